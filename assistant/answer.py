@@ -1,0 +1,39 @@
+"""What `Assistant.ask` returns: the answer text, its numbered citations and notices."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from retrieval.passage import Passage
+
+
+@dataclass
+class Citation:
+    n: int
+    passage_id: str
+    doc_id: str
+    doc_title: str
+    section: str
+    text: str
+    quote: str = ""  # the sentence(s) of this passage the answer relies on
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, n: int, p: Passage, quote: str = "") -> "Citation":
+        meta = {k: v for k, v in p.meta.items() if k in {"doc_number", "issuer", "issued", "status", "expires"}}
+        return cls(n, p.id, p.doc_id, p.doc_title, p.section_path, p.text, quote, meta)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    answerable: bool
+    mode: str = "extractive"  # "extractive" | "llm"
+    citations: list[Citation] = field(default_factory=list)
+    related: list[Citation] = field(default_factory=list)  # nearest passages not cited (reading list)
+    notices: list[str] = field(default_factory=list)
+    standalone_question: str = ""  # the question as searched (follow-ups rewritten)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

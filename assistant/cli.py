@@ -1,0 +1,131 @@
+"""Command line: `python -m assistant index|ask|search`. Errors become one-line messages here."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assistant.errors import AssistantError
+from assistant.settings import get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="政策助手 Policy Assistant")
+err = Console(stderr=True)
+out = Console()
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+def _progress_build(rebuild: bool):
+    from assistant.core import Assistant
+
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
+                  transient=False) as bar:
+        task = bar.add_task("embedding passages", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return Assistant.build(get_settings(), rebuild=rebuild, progress=progress)
+
+
+@app.command()
+def index(rebuild: bool = typer.Option(False, "--rebuild", help="Re-embed everything, ignoring the current index.")):
+    """Build or refresh the index from corpus/ (atomic: the previous index serves until the new one is complete)."""
+    try:
+        report = _progress_build(rebuild)
+    except AssistantError as exc:
+        _fail(exc)
+    for e in report.errors:
+        err.print(f"[yellow]skipped[/] {e}")
+    if report.status == "unchanged":
+        err.print(f"index unchanged ({report.passages} passages from {report.documents} documents, {report.seconds:.1f}s)")
+    else:
+        err.print(f"index built: {report.passages} passages from {report.documents} documents; "
+                  f"embedded {report.embedded}, reused {report.reused}; {report.seconds:.1f}s -> {report.collection}")
+
+
+def _print_answer(ans, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
+        return
+    out.print(ans.answer)
+    for note in ans.notices:
+        out.print(f"[yellow]注意：{note}[/]")
+    for c in ans.citations:
+        out.print(f"[bold]\\[{c.n}][/] {c.doc_title} · {c.section}\n    {c.text}")
+    if ans.related:
+        out.print("[dim]相关段落：[/]" if ans.answerable is False else "[dim]另见：[/]")
+        for c in ans.related[:3]:
+            out.print(f"[dim]  - {c.section}：{c.text[:80]}…[/]")
+
+
+@app.command()
+def ask(
+    question: Optional[str] = typer.Argument(None, help="The question; omit it for an interactive session."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+    k: int = typer.Option(5, "--k", min=1, max=50, help="Passages to retrieve."),
+):
+    """Ask a question (or start an interactive session with follow-ups)."""
+    from assistant.core import Assistant
+
+    try:
+        assistant = Assistant.from_settings(get_settings())
+        if question is not None:
+            _print_answer(assistant.ask(question, top_k=k), as_json)
+            return
+        history: list[dict] = []
+        out.print("政策助手 — 输入问题（空行或 Ctrl-D 退出）/ ask a question (empty line or Ctrl-D to quit)")
+        while True:
+            try:
+                q = input("问> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not q:
+                break
+            try:
+                ans = assistant.ask(q, history=history, top_k=k)
+            except AssistantError as exc:
+                err.print(f"[red]{exc}[/]")
+                continue
+            _print_answer(ans, as_json)
+            history += [{"role": "user", "content": q}, {"role": "assistant", "content": ans.answer}]
+    except AssistantError as exc:
+        _fail(exc)
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="What to look for."),
+    k: int = typer.Option(5, "--k", min=1, max=50),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Show the passages hybrid search finds for a query."""
+    from assistant.core import Assistant
+
+    try:
+        hits = Assistant.from_settings(get_settings()).search(query, k)
+    except AssistantError as exc:
+        _fail(exc)
+    if as_json:
+        rows = [{"passage_id": h.passage.id, "doc_id": h.passage.doc_id, "doc_title": h.passage.doc_title,
+                 "section": h.passage.section_path, "text": h.passage.text, "score": round(h.score, 6)} for h in hits]
+        print(json.dumps({"hits": rows}, ensure_ascii=False, indent=2))
+        return
+    for i, h in enumerate(hits, 1):
+        out.print(f"[bold]{i}.[/] ({h.score:.3f}) {h.passage.section_path}\n    {h.passage.text}")
+
+
+def main() -> None:
+    try:
+        app()
+    except AssistantError as exc:  # pragma: no cover - commands handle their own
+        err.print(f"error: {exc}")
+        sys.exit(2)

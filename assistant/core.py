@@ -1,0 +1,152 @@
+"""`Assistant`: open (or build) the index, then `ask` and `search`.
+
+ask(question, history):
+    standalone = followup.standalone(question, history)   # "科小呢？" -> "2025年科小数量目标是多少？"
+    result     = searcher.search(standalone)              # glossary + BM25 + vectors + fusion
+    answer     = answerer.answer(question, result.hits)   # quote + cite, or refuse
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from assistant.answer import Answer
+from assistant.errors import IndexNotReady, InvalidQuery
+from assistant.extractive import ExtractiveAnswerer
+from assistant.followup import standalone
+from assistant.relevance import TermStats
+from assistant.settings import Settings, get_settings
+from retrieval.bm25 import BM25Retriever
+from retrieval.embedders import Embedder, embedder_name, make_embedder
+from retrieval.glossary import Glossary, default_glossary
+from retrieval.index import BuildReport, bm25_dir, build_index
+from retrieval.passage import Hit, Passage
+from retrieval.search import HybridSearcher, VectorRetriever
+from retrieval.store import PassageStore, make_client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexInfo:
+    collection: str
+    embedder: str
+    built_at: str
+    passages: int
+    documents: int
+
+
+class Assistant:
+    def __init__(self, settings: Settings, searcher: HybridSearcher, passages: list[Passage],
+                 answerer: ExtractiveAnswerer, glossary: Glossary, info: IndexInfo):
+        self.settings = settings
+        self.searcher = searcher
+        self.passages = passages
+        self.answerer = answerer
+        self.glossary = glossary
+        self.info = info
+        self._by_id = {p.id: i for i, p in enumerate(passages)}
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, build: bool = True,
+                      embedder: Embedder | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> "Assistant":
+        """Load the active index; build it first when there is none (and `build` is true)."""
+        settings = settings or get_settings()
+        store = PassageStore(make_client(settings), settings.collection_prefix)
+        if store.pointer() is None:
+            if not build:
+                raise IndexNotReady("no index has been built yet: run `python -m assistant index`")
+            embedder = embedder or make_embedder(settings.embedder)
+            build_index(settings, store, lambda: embedder, embedder.name, progress=progress)
+        active = store.active()
+        embedder = embedder or make_embedder(settings.embedder)
+        if active.info.get("embedder") != embedder.name:
+            raise IndexNotReady(
+                f"the index was built with embedder {active.info.get('embedder')!r} but PA_EMBEDDER gives "
+                f"{embedder.name!r}: run `python -m assistant index --rebuild`"
+            )
+        passages, _ = store.read_all(active.collection)
+        fp = active.info.get("fingerprint", "")
+        bm25 = BM25Retriever.load(bm25_dir(settings, active.name), fp)
+        if bm25 is None:  # a replica without the cache (server mode) derives it from Chroma
+            bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages], fp)
+            try:
+                bm25.save(bm25_dir(settings, active.name))
+            except OSError as exc:
+                log.warning("could not cache the BM25 index: %s", exc)
+        glossary = default_glossary()
+        searcher = HybridSearcher(passages, bm25, VectorRetriever(active.collection, embedder), glossary,
+                                  settings.fusion, settings.bm25_weight)
+        answerer = ExtractiveAnswerer(TermStats(passages))
+        info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
+                         len(passages), len({p.doc_id for p in passages}))
+        return cls(settings, searcher, passages, answerer, glossary, info)
+
+    @staticmethod
+    def build(settings: Settings | None = None, *, rebuild: bool = False,
+              progress: Callable[[int, int], None] | None = None) -> BuildReport:
+        settings = settings or get_settings()
+        store = PassageStore(make_client(settings), settings.collection_prefix)
+        holder: dict[str, Embedder] = {}
+
+        def factory() -> Embedder:
+            if "e" not in holder:
+                holder["e"] = make_embedder(settings.embedder)
+            return holder["e"]
+
+        return build_index(settings, store, factory, embedder_name(settings.embedder),
+                           rebuild=rebuild, progress=progress)
+
+    # ------------------------------------------------------------------ queries
+    def _check(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidQuery("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidQuery(
+                f"the question has {len(question)} characters; at most {self.settings.max_question_chars} are allowed"
+            )
+        return question.strip()
+
+    def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
+        query = self._check(query)
+        k = k or self.settings.top_k
+        if not 1 <= k <= 50:
+            raise InvalidQuery(f"k={k} is out of range; allowed: 1..50")
+        return self.searcher.search(query, k, filters).hits
+
+    def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
+            filters: dict[str, Any] | None = None) -> Answer:
+        started = time.perf_counter()
+        question = self._check(question)
+        query = standalone(question, history, self.glossary)
+        result = self.searcher.search(query, top_k or self.settings.top_k, filters)
+        answer = self.answerer.answer(question, result.expansion.text, result.hits)
+        answer.standalone_question = query
+        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
+        return answer
+
+    # ------------------------------------------------------------------ browsing
+    def passage(self, passage_id: str) -> Passage | None:
+        i = self._by_id.get(passage_id)
+        return None if i is None else self.passages[i]
+
+    def neighbours(self, passage_id: str, n: int = 1) -> tuple[list[Passage], list[Passage]]:
+        i = self._by_id.get(passage_id)
+        if i is None:
+            return [], []
+        doc = self.passages[i].doc_id
+        before = [p for p in self.passages[max(0, i - n):i] if p.doc_id == doc]
+        after = [p for p in self.passages[i + 1:i + 1 + n] if p.doc_id == doc]
+        return before, after
+
+    def documents(self) -> list[dict[str, Any]]:
+        docs: dict[str, dict[str, Any]] = {}
+        for p in self.passages:
+            d = docs.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.doc_title, "passages": 0, **p.meta})
+            d["passages"] += 1
+        return list(docs.values())
+

@@ -1,0 +1,164 @@
+"""The default answerer: no model. It quotes the sentences that answer the question, with [n] marks.
+
+answer(question, hits):
+1. split the top passages into sentences (a short lead such as `2. 加强高新技术企业培育。` stays
+   with the sentence after it) and score each: term coverage, plus the passage's retrieval rank;
+2. refuse when the best evidence does not cover the question, lacks the asked-for answer type
+   (an amount, a phone number, a deadline) or lacks the question's year/number;
+3. otherwise quote the best sentence and up to two close runners-up, figures copied verbatim,
+   and cite their passages in order of use. The other retrieved passages become related reading.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.answer import Answer, Citation
+from assistant.relevance import QueryTerms, TermStats, analyse, coverage, missing_specifics, missing_type
+from retrieval.passage import Hit
+from retrieval.text import cjk_ratio, split_sentences
+
+SENTENCE_POOL = 5  # passages whose sentences are candidates
+MAX_QUOTES = 3
+MAX_ANSWER_CHARS = 320
+LEAD_CHARS = 20
+
+
+@dataclass
+class Thresholds:
+    """Calibrated on evals/sets/plan_dev.jsonl (`python -m evals calibrate`)."""
+
+    min_coverage: float = 0.55  # best passage must cover this share of the question's terms
+    min_dense: float = 0.80  # ... unless the vector match is at least this close
+    runner_up: float = 0.85  # a further sentence is quoted if it scores this close to the best
+
+
+@dataclass
+class Candidate:
+    hit_rank: int
+    hit: Hit
+    sentence: str
+    score: float
+    coverage: float
+
+
+def _sentences(text: str) -> list[str]:
+    parts = split_sentences(text.replace("\n", " "))
+    merged: list[str] = []
+    carry = ""
+    for s in parts:
+        if len(s) < LEAD_CHARS and not re.search(r"\d", s) and s is not parts[-1]:
+            carry += s  # a lead title: keep it as context of the sentence after it
+            continue
+        merged.append(carry + s)
+        carry = ""
+    if carry:
+        merged.append(carry)
+    return merged or [text]
+
+
+def _topic(question: str) -> str:
+    q = re.sub(r"[？?。!！\s]+$", "", question.strip())
+    q = re.sub(r"^(请问|请|我想知道|想了解|想问一下|麻烦问下)", "", q)
+    return q[:60]
+
+
+class ExtractiveAnswerer:
+    mode = "extractive"
+
+    def __init__(self, stats: TermStats, thresholds: Thresholds | None = None):
+        self.stats = stats
+        self.thresholds = thresholds or Thresholds()
+
+    def candidates(self, terms: QueryTerms, hits: list[Hit]) -> list[Candidate]:
+        if not hits:
+            return []
+        top = hits[0].score or 1.0
+        out = []
+        for rank, hit in enumerate(hits[:SENTENCE_POOL]):
+            prior = max(hit.score, 0.0) / top if top > 0 else 0.0
+            context = " ".join(hit.passage.section[-1:])
+            units = [hit.passage.text] if hit.passage.kind == "table_row" else _sentences(hit.passage.text)
+            for s in units:
+                cov = coverage(terms, s + " " + context)
+                out.append(Candidate(rank, hit, s, 0.55 * cov + 0.45 * prior, cov))
+        out.sort(key=lambda c: (-c.score, c.hit_rank))
+        return out
+
+    def relevance(self, terms: QueryTerms, hits: list[Hit]) -> dict:
+        """Features that decide answer vs refusal (also written to eval results)."""
+        best = hits[0] if hits else None
+        cov = max((coverage(terms, h.passage.index_text) for h in hits[:3]), default=0.0)
+        dense = max((h.sources.get("dense", 0.0) for h in hits[:3]), default=0.0)
+        return {"coverage": round(cov, 4), "dense": round(dense, 4), "top_score": round(best.score, 4) if best else 0.0}
+
+    def answer(self, question: str, search_text: str, hits: list[Hit]) -> Answer:
+        terms = analyse(question, search_text, self.stats)
+        english = cjk_ratio(question) < 0.5
+        feats = self.relevance(terms, hits)
+        cands = self.candidates(terms, hits)
+        reason = None
+        th = self.thresholds
+        if not hits or not cands:
+            reason = "nothing retrieved"
+        elif feats["coverage"] < th.min_coverage and feats["dense"] < th.min_dense:
+            reason = "low relevance"
+        else:
+            top_sentences = [c.sentence for c in cands[:6]]
+            if (t := missing_type(terms, top_sentences)) is not None:
+                reason = f"no {t} in the text"
+            elif missing := [x for x in terms.years + terms.numbers
+                             if all(x in missing_specifics(terms, h.passage.index_text) for h in hits[:3])]:
+                reason = f"{', '.join(missing)} not in the text"
+        if reason is not None:
+            return self._refusal(question, hits, english, reason)
+
+        chosen: list[Candidate] = [cands[0]]
+        for c in cands[1:]:
+            if len(chosen) >= MAX_QUOTES:
+                break
+            if c.score < th.runner_up * cands[0].score or c.coverage <= 0:
+                break
+            if any(c.sentence == x.sentence for x in chosen):
+                continue
+            if sum(len(x.sentence) for x in chosen) + len(c.sentence) > MAX_ANSWER_CHARS:
+                continue
+            chosen.append(c)
+        return self._compose(question, chosen, hits, english)
+
+    def _compose(self, question: str, chosen: list[Candidate], hits: list[Hit], english: bool) -> Answer:
+        numbers: dict[str, int] = {}
+        citations: list[Citation] = []
+        quotes: dict[str, list[str]] = {}
+        parts = []
+        for c in chosen:
+            pid = c.hit.passage.id
+            if pid not in numbers:
+                numbers[pid] = len(numbers) + 1
+                quotes[pid] = []
+            quotes[pid].append(c.sentence)
+            parts.append((c.sentence, numbers[pid]))
+        for c in chosen:
+            pid = c.hit.passage.id
+            if all(x.passage_id != pid for x in citations):
+                citations.append(Citation.of(numbers[pid], c.hit.passage, "".join(quotes[pid])))
+        related = [Citation.of(0, h.passage) for h in hits if h.passage.id not in numbers]
+        if english:
+            body = " ".join(f"“{s}” [{n}]" for s, n in parts)
+            text = f"According to the plan (quoted in the original Chinese): {body}"
+        else:
+            body = "".join(f"{s}[{n}]" for s, n in parts)
+            text = f"根据规划：{body}"
+        return Answer(question=question, answer=text, answerable=True, mode=self.mode,
+                      citations=citations, related=related)
+
+    def _refusal(self, question: str, hits: list[Hit], english: bool, reason: str) -> Answer:
+        topic = _topic(question)
+        if english:
+            text = (f"The indexed documents do not contain a specific provision on “{topic}”. "
+                    "The passages below are the closest matches, for further reading.")
+        else:
+            text = f"规划中未找到关于“{topic}”的具体规定。以下是最接近的段落，供参考。"
+        related = [Citation.of(0, h.passage) for h in hits[:3]]
+        return Answer(question=question, answer=text, answerable=False, mode=self.mode,
+                      citations=[], related=related, notices=[f"refused: {reason}"])

@@ -1,0 +1,109 @@
+"""Is the answer in what was retrieved? Term coverage, asked-for answer types, and specific figures.
+
+Three checks, all calibrated on the dev set (see evals/README and the closing notes):
+- coverage: the IDF-weighted share of the question's terms found in the best sentence/passage.
+  A term the corpus never uses (深圳, 房价) weighs the most, so questions about other things score low.
+- answer type: a question asking for an amount of money, a phone number, an address or a deadline
+  needs a sentence that holds one; the plan has none, so such questions are refused, not guessed.
+- specifics: a year or number in the question must occur in the passage that answers it.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from retrieval.passage import Passage
+from retrieval.text import cjk_ratio, normalize
+from retrieval.tokenize import tokenize
+
+ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    # asked for                                          must occur in the answering sentence
+    "money": (
+        re.compile(r"多少钱|多少万|多少元|多少亿|几万|金额|额度|补贴标准|奖励标准|资助标准|补贴多少|奖励多少|资助多少|奖补多少|"
+                   r"给多少|拿多少|发多少|how much money|how much (?:funding|subsidy|support|is the (?:subsidy|grant|award|reward))|"
+                   r"\bamount\b|\byuan\b|\brmb\b", re.I),
+        re.compile(r"\d[\d,.]*\s*(?:万元|亿元|元|万|亿)|[一二三四五六七八九十百千]+(?:万元|亿元|元)"),
+    ),
+    "contact": (
+        re.compile(r"电话|热线|联系方式|联系人|邮箱|网址|官网|地址在|办公地址|在哪里办|哪里申请|phone|hotline|contact|e-?mail|website|address", re.I),
+        re.compile(r"\d{3,4}-?\d{7,8}|1[3-9]\d{9}|@|https?://|www\.|路\d+号"),
+    ),
+    "deadline": (
+        re.compile(r"截止|截至日期|申报时间|申请时间|什么时候申报|什么时候申请|何时申报|何时申请|报名时间|deadline|when (?:can|should|do) (?:we|i) apply|application period", re.I),
+        re.compile(r"\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{4}年\d{1,2}月"),
+    ),
+}
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
+
+
+class TermStats:
+    """Document frequencies of tokens over all passages (for IDF weights)."""
+
+    def __init__(self, passages: list[Passage]):
+        self.n = max(len(passages), 1)
+        df: dict[str, int] = {}
+        for p in passages:
+            for tok in set(tokenize(p.index_text)):
+                df[tok] = df.get(tok, 0) + 1
+        self.df = df
+        self.max_idf = math.log((self.n + 1) / 0.5)
+        self.corpus_text = normalize("".join(p.index_text for p in passages)).lower()
+
+    def idf(self, tok: str) -> float:
+        d = self.df.get(tok, 0)
+        if d == 0 and len(tok) >= 2 and tok in self.corpus_text:
+            d = 1  # a word jieba splits differently inside the corpus is still known
+        return math.log((self.n + 1) / (d + 0.5)) if d else self.max_idf
+
+
+@dataclass
+class QueryTerms:
+    weights: dict[str, float]  # token -> IDF weight (question terms plus glossary additions)
+    asked_types: list[str]
+    years: list[str]
+    numbers: list[str]
+    latin: bool
+
+
+def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
+    latin = cjk_ratio(question) < 0.5
+    tokens = tokenize(search_text)
+    if latin:  # English words never occur in the Chinese text: judge by the glossary's Chinese terms
+        tokens = [t for t in tokens if not re.fullmatch(r"[a-z][a-z\-']*", t)]
+    weights: dict[str, float] = {}
+    for t in tokens:
+        if len(t) == 1 and not t.isdigit():  # single characters carry little meaning
+            continue
+        weights[t] = stats.idf(t)
+    asked = [name for name, (ask, _) in ANSWER_TYPES.items() if ask.search(question)]
+    years = _YEAR.findall(question)
+    numbers = [n for n in _NUMBER.findall(normalize(question)) if n not in years]
+    return QueryTerms(weights, asked, years, numbers, latin)
+
+
+def coverage(terms: QueryTerms, text: str) -> float:
+    """IDF-weighted share of the query terms present in text."""
+    if not terms.weights:
+        return 0.0
+    toks = set(tokenize(text))
+    low = normalize(text).lower()
+    total = sum(terms.weights.values())
+    got = sum(w for t, w in terms.weights.items() if t in toks or (len(t) >= 2 and t in low))
+    return got / total
+
+
+def missing_type(terms: QueryTerms, sentences: list[str]) -> str | None:
+    """The asked-for answer type that none of the sentences provides, if any."""
+    for name in terms.asked_types:
+        _, provides = ANSWER_TYPES[name]
+        if not any(provides.search(s) for s in sentences):
+            return name
+    return None
+
+
+def missing_specifics(terms: QueryTerms, passage_text: str) -> list[str]:
+    """Years and numbers of the question that the passage does not mention."""
+    low = normalize(passage_text)
+    return [x for x in terms.years + terms.numbers if x not in low]

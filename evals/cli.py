@@ -1,0 +1,74 @@
+"""`python -m evals run SET [--out DIR]` · `python -m evals fusion SET` · `python -m evals bench`."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assistant.errors import AssistantError
+from evals.dataset import DatasetError, load_jsonl
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evaluation and benchmarks")
+console = Console(stderr=True)
+DEFAULT_SET = Path(__file__).parent / "sets" / "plan_dev.jsonl"
+SHOWN = ["hit@1", "hit@5", "mrr", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
+         "median_citation_chars", "latency_p50_ms", "latency_p95_ms"]
+
+
+@app.callback()
+def _root() -> None:
+    """Evaluation and benchmarks for 政策助手."""
+
+
+def _table(title: str, rows: dict[str, dict]) -> Table:
+    t = Table(title=title)
+    t.add_column("")
+    for k in SHOWN:
+        t.add_column(k, justify="right")
+    for name, m in rows.items():
+        t.add_row(name, *["" if m.get(k) is None else f"{m[k]:.3g}" for k in SHOWN])
+    return t
+
+
+@app.command()
+def run(
+    set_path: Path = typer.Argument(DEFAULT_SET, help="JSONL evaluation set."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default evals/runs/<time>)."),
+):
+    """Run a set through Assistant.ask and write results.jsonl and summary.json."""
+    from assistant.core import Assistant
+    from assistant.settings import get_settings
+    from evals.runner import run_items, write_run
+
+    try:
+        items = load_jsonl(set_path)
+        settings = get_settings()
+        assistant = Assistant.from_settings(settings)
+    except (DatasetError, AssistantError, OSError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2)
+    out = out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
+    from rich.progress import track
+
+    rows = []
+    try:
+        for_rows = run_items(assistant, items, None)
+        rows = for_rows
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+    summary = write_run(out, rows, {
+        "set": str(set_path), "embedder": assistant.info.embedder, "fusion": settings.fusion,
+        "bm25_weight": settings.bm25_weight, "top_k": settings.top_k, "mode": "extractive",
+        "index": assistant.info.collection,
+    })
+    console.print(_table(f"{set_path.name} ({len(rows)} items)", {"all": summary["metrics"], **summary["by_category"]}))
+    console.print(f"written to {out}/summary.json and results.jsonl")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,89 @@
+"""Query-side glossary: synonyms and abbreviations users type (高企, 科小, 补贴, R&D …)."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+
+
+@dataclass(frozen=True)
+class Term:
+    canonical: str
+    aliases: tuple[str, ...]
+    type: str | None = None
+    also: tuple[str, ...] = ()
+
+
+@dataclass
+class Expansion:
+    query: str
+    added: list[str] = field(default_factory=list)  # canonical/related terms the query did not contain
+    terms: list[Term] = field(default_factory=list)  # glossary terms the query mentions
+
+    @property
+    def text(self) -> str:
+        """The query plus what the glossary adds: what retrievers search for."""
+        return self.query if not self.added else f"{self.query} {' '.join(self.added)}"
+
+
+def _alias_pattern(alias: str) -> re.Pattern[str]:
+    escaped = re.escape(alias)
+    if re.fullmatch(r"[A-Za-z0-9&＆ .\-]+", alias):  # latin: whole words, any case
+        return re.compile(rf"(?<![A-Za-z]){escaped}(?![A-Za-z])", re.IGNORECASE)
+    return re.compile(escaped)
+
+
+class Glossary:
+    def __init__(self, terms: list[Term]):
+        self.terms = terms
+        self._patterns = [
+            (term, [_alias_pattern(a) for a in sorted((term.canonical, *term.aliases), key=len, reverse=True)])
+            for term in terms
+        ]
+
+    @classmethod
+    def load(cls, path=None) -> "Glossary":
+        source = path or files("retrieval") / "data" / "glossary.toml"
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        terms = [
+            Term(
+                canonical=t["canonical"],
+                aliases=tuple(t.get("aliases", ())),
+                type=t.get("type"),
+                also=tuple(t.get("also", ())),
+            )
+            for t in data.get("term", [])
+        ]
+        return cls(terms)
+
+    def find(self, text: str) -> list[tuple[Term, int, int]]:
+        """Glossary terms mentioned in text, as (term, start, end) of the longest non-overlapping matches."""
+        found: list[tuple[Term, int, int]] = []
+        for term, patterns in self._patterns:
+            for rx in patterns:
+                for m in rx.finditer(text):
+                    found.append((term, m.start(), m.end()))
+        found.sort(key=lambda f: (-(f[2] - f[1]), f[1]))
+        taken: list[tuple[Term, int, int]] = []
+        for f in found:
+            if all(f[2] <= t[1] or f[1] >= t[2] for t in taken):
+                taken.append(f)
+        return sorted(taken, key=lambda f: f[1])
+
+    def expand(self, query: str) -> Expansion:
+        exp = Expansion(query=query)
+        for term, _s, _e in self.find(query):
+            if term in exp.terms:
+                continue
+            exp.terms.append(term)
+            for word in (term.canonical, *term.also):
+                if word not in query and word not in exp.added:
+                    exp.added.append(word)
+        return exp
+
+
+@lru_cache(maxsize=1)
+def default_glossary() -> Glossary:
+    return Glossary.load()

@@ -1,0 +1,157 @@
+"""Build the index: corpus -> passages -> Chroma collection (+ BM25 cache), atomically.
+
+A build that finds the same passages and embedder as the active index does nothing. Otherwise it
+embeds only passages whose content hash is new (vectors of unchanged passages are copied from the
+active collection), writes a fresh collection, checks it, and only then switches the pointer.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from assistant.errors import DocumentError, IndexError_, IndexNotReady
+from assistant.settings import Settings
+from retrieval.bm25 import BM25Retriever
+from retrieval.documents import Document, iter_corpus
+from retrieval.embedders import Embedder
+from retrieval.passage import Passage
+from retrieval.segment import segment
+from retrieval.store import PassageStore
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildReport:
+    status: str  # "unchanged" | "built"
+    collection: str
+    passages: int
+    documents: int
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    errors: list[DocumentError] = field(default_factory=list)
+
+
+def fingerprint(passages: list[Passage], embedder_name: str) -> str:
+    h = hashlib.sha1(embedder_name.encode())
+    for p in sorted(passages, key=lambda p: p.id):
+        h.update(f"{p.id}\x1f{p.content_hash}\x1e".encode())
+    return h.hexdigest()
+
+
+def load_passages(corpus_dir: Path) -> tuple[list[Passage], list[Document], list[DocumentError]]:
+    docs, errors = iter_corpus(corpus_dir)
+    passages: list[Passage] = []
+    good: list[Document] = []
+    for doc in docs:
+        try:
+            ps = segment(doc)
+        except Exception as exc:  # a malformed document is reported and skipped
+            errors.append(DocumentError(doc.path, f"could not be segmented: {exc}"))
+            continue
+        if not ps:
+            errors.append(DocumentError(doc.path, "no text passages found"))
+            continue
+        passages.extend(ps)
+        good.append(doc)
+    return passages, good, errors
+
+
+def bm25_dir(settings: Settings, collection_name: str) -> Path:
+    return settings.data_dir / "bm25" / collection_name
+
+
+def build_index(
+    settings: Settings,
+    store: PassageStore,
+    embedder_factory: Callable[[], Embedder],
+    embedder_name: str,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> BuildReport:
+    started = time.perf_counter()
+    passages, docs, errors = load_passages(settings.corpus_dir)
+    if not passages:
+        detail = "; ".join(str(e) for e in errors) or "no documents"
+        raise IndexError_(f"nothing to index in {settings.corpus_dir}: {detail}")
+    fp = fingerprint(passages, embedder_name)
+
+    current = None
+    try:
+        current = store.active()
+    except IndexNotReady:
+        current = None
+    if current is not None and not rebuild and current.info.get("fingerprint") == fp:
+        return BuildReport("unchanged", current.name, len(passages), len(docs), 0, 0,
+                           time.perf_counter() - started, errors)
+
+    # vectors we already have, by content hash (same embedder only)
+    reuse: dict[str, np.ndarray] = {}
+    if current is not None and not rebuild and current.info.get("embedder") == embedder_name:
+        old, old_emb = store.read_all(current.collection, with_embeddings=True)
+        if old_emb is not None:
+            reuse = {p.content_hash: old_emb[i] for i, p in enumerate(old)}
+
+    missing = [i for i, p in enumerate(passages) if p.content_hash not in reuse]
+    vectors: dict[int, np.ndarray] = {i: reuse[p.content_hash] for i, p in enumerate(passages) if p.content_hash in reuse}
+    if missing:
+        embedder = embedder_factory()
+        batch = 32
+        done = 0
+        for start in range(0, len(missing), batch):
+            idx = missing[start : start + batch]
+            emb = embedder.embed_passages([passages[i].index_text for i in idx])
+            for i, v in zip(idx, emb):
+                vectors[i] = v
+            done += len(idx)
+            if progress:
+                progress(done, len(missing))
+    matrix = np.vstack([vectors[i] for i in range(len(passages))]).astype(np.float32)
+
+    build_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    info = {
+        "fingerprint": fp,
+        "embedder": embedder_name,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "passages": len(passages),
+        "documents": len(docs),
+    }
+    collection = store.create_build(build_id, info)
+    try:
+        store.add(collection, passages, matrix)
+        if collection.count() != len(passages):
+            raise IndexError_(f"wrote {collection.count()} of {len(passages)} passages; keeping the previous index")
+        bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages], fp)
+        bm25.save(bm25_dir(settings, collection.name))
+    except BaseException:
+        try:
+            store.client.delete_collection(collection.name)
+        except Exception:  # best effort; the next build removes leftovers
+            pass
+        raise
+    store.activate(collection, info)  # the switch: one write
+    for name in store.drop_inactive():
+        shutil.rmtree(bm25_dir(settings, name), ignore_errors=True)
+    _drop_stale_bm25(settings, collection.name)
+    return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
+                       len(passages) - len(missing), time.perf_counter() - started, errors)
+
+
+def _drop_stale_bm25(settings: Settings, keep: str) -> None:
+    root = settings.data_dir / "bm25"
+    if not root.is_dir():
+        return
+    for child in root.iterdir():
+        if child.name != keep:
+            shutil.rmtree(child, ignore_errors=True)

@@ -1,0 +1,156 @@
+"""Chroma: the one source of truth for passages (text, metadata, vectors).
+
+Every build writes a new collection `<prefix>-passages-<build id>`; a small pointer collection
+`<prefix>-meta` names the active one in its metadata. Switching the pointer is a single write,
+so a crash mid-build leaves the previous index serving. The same scheme works for the embedded
+`PersistentClient` and for a Chroma server (`chromadb.HttpClient`).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import IndexNotReady, StoreUnavailable
+from assistant.settings import Settings
+from retrieval.passage import Passage
+
+log = logging.getLogger(__name__)
+PAGE = 500
+
+
+def make_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                settings=chroma_settings,
+            )
+        path = settings.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:  # chromadb raises ValueError/ConnectionError/its own errors
+        where = (
+            f"Chroma server at {settings.chroma_host}:{settings.chroma_port} (PA_CHROMA_HOST/PA_CHROMA_PORT)"
+            if settings.chroma_host
+            else f"embedded Chroma store at {settings.data_dir / 'chroma'} (PA_DATA_DIR)"
+        )
+        raise StoreUnavailable(f"cannot open the {where}: {exc}") from exc
+
+
+@dataclass
+class ActiveIndex:
+    collection: Any
+    info: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.collection.name
+
+
+class PassageStore:
+    def __init__(self, client, prefix: str = "pa"):
+        self.client = client
+        self.prefix = prefix
+        self.meta_name = f"{prefix}-meta"
+        self.passages_prefix = f"{prefix}-passages-"
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if type(exc).__name__ in {"NotFoundError", "InvalidCollectionException"}:
+                raise
+            raise StoreUnavailable(f"Chroma failed to {what}: {exc}") from exc
+
+    def pointer(self) -> dict[str, Any] | None:
+        try:
+            meta = self._call("read the index pointer", self.client.get_collection, self.meta_name)
+        except Exception as exc:
+            if isinstance(exc, StoreUnavailable):
+                raise
+            return None
+        info = dict(meta.metadata or {})
+        return info if info.get("active") else None
+
+    def active(self) -> ActiveIndex:
+        info = self.pointer()
+        if not info:
+            raise IndexNotReady("no index has been built yet: run `python -m assistant index`")
+        try:
+            col = self._call("open the active collection", self.client.get_collection, info["active"])
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            raise IndexNotReady(f"the active collection {info['active']!r} is missing: rebuild the index") from exc
+        return ActiveIndex(col, info)
+
+    def create_build(self, build_id: str, info: dict[str, Any]):
+        name = f"{self.passages_prefix}{build_id}"
+        return self._call(
+            "create a collection",
+            self.client.create_collection,
+            name,
+            metadata={k: v for k, v in info.items() if v is not None} or None,
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+
+    def activate(self, collection, info: dict[str, Any]) -> None:
+        """Point readers at `collection`: one metadata write."""
+        meta = self._call(
+            "open the index pointer",
+            self.client.get_or_create_collection,
+            self.meta_name,
+            embedding_function=None,
+        )
+        self._call("switch the index pointer", meta.modify, metadata={**info, "active": collection.name})
+
+    def drop_inactive(self) -> list[str]:
+        """Delete every passages collection but the active one (old builds, crashed builds)."""
+        info = self.pointer() or {}
+        dropped = []
+        for col in self._call("list collections", self.client.list_collections):
+            name = col if isinstance(col, str) else col.name
+            if name.startswith(self.passages_prefix) and name != info.get("active"):
+                try:
+                    self.client.delete_collection(name)
+                    dropped.append(name)
+                except Exception as exc:  # another builder may have removed it
+                    log.warning("could not delete old collection %s: %s", name, exc)
+        return dropped
+
+    @staticmethod
+    def add(collection, passages: list[Passage], embeddings: np.ndarray) -> None:
+        for i in range(0, len(passages), PAGE):
+            chunk = passages[i : i + PAGE]
+            collection.add(
+                ids=[p.id for p in chunk],
+                documents=[p.text for p in chunk],
+                metadatas=[p.to_metadata() for p in chunk],
+                embeddings=embeddings[i : i + PAGE].tolist(),
+            )
+
+    def read_all(self, collection, with_embeddings: bool = False) -> tuple[list[Passage], np.ndarray | None]:
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        total = self._call("count passages", collection.count)
+        passages: list[Passage] = []
+        vectors: list[Any] = []
+        for offset in range(0, total, PAGE):
+            got = self._call("read passages", collection.get, include=include, limit=PAGE, offset=offset)
+            for j, pid in enumerate(got["ids"]):
+                passages.append(Passage.from_record(pid, got["documents"][j], got["metadatas"][j]))
+            if with_embeddings:
+                vectors.extend(got["embeddings"])
+        order = sorted(range(len(passages)), key=lambda i: (passages[i].doc_id, passages[i].order))
+        passages = [passages[i] for i in order]
+        emb = np.asarray([vectors[i] for i in order], dtype=np.float32) if with_embeddings else None
+        return passages, emb

@@ -1,0 +1,55 @@
+"""jieba tokens for BM25 and term matching, with a user dictionary of policy terms."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from importlib.resources import files
+
+STOPWORDS = frozenset(
+    """
+    的 了 是 在 和 与 及 或 等 为 对 把 被 将 以 于 从 向 由 并 也 都 就 而 之 其 这 那 该 此 各 个 中 上 下
+    吗 呢 吧 啊 么 呀 嘛 哪 哪些 哪个 什么 怎么 怎样 如何 多少 几 是否 有没有 有 没有 请问 请 一下 我 我们 你 你们 他们
+    它 它们 这些 那些 这个 那个 关于 方面 情况 问题 具体 主要 相关 有关 进行 开展 怎么样 能 会 可以 要 需要 应该
+    规划 本规划
+    a an the of to in on for and or is are was were be been by with as at from what which who whom whose how
+    much many does do did can could should would will shall may might this that these those it its about into
+    please tell me us our we you your there their they any some
+    """.split()
+)
+_TOKEN_KEEP = re.compile(r"[\w\u3400-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(60)
+    tk = jieba.Tokenizer()
+    tk.initialize()
+    tk.load_userdict(str(files("retrieval") / "data" / "userdict.txt"))
+    return tk
+
+
+def prepare(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def tokenize(text: str, *, search: bool = True, keep_stopwords: bool = False) -> list[str]:
+    """Tokens of text. search=True adds the sub-words of long words (高新技术企业 -> 高新, 技术, …)."""
+    tk = _jieba()
+    text = prepare(text)
+    words = tk.cut_for_search(text) if search else tk.cut(text)
+    out = []
+    for w in words:
+        w = w.strip()
+        if not w or not _TOKEN_KEEP.search(w):
+            continue
+        if not keep_stopwords and w in STOPWORDS:
+            continue
+        out.append(w)
+    return out
+
+
+def word_freq(word: str) -> int:
+    return _jieba().FREQ.get(word, 0)
