@@ -124,7 +124,7 @@ class Assistant:
         question = self._check(question)
         query = standalone(question, history, self.glossary)
         result = self.searcher.search(query, top_k or self.settings.top_k, filters)
-        answer = self.answerer.answer(question, result.expansion.text, result.hits)
+        answer = self.answerer.answer(question, result.expansion.normalized, result.hits)
         answer.standalone_question = query
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer

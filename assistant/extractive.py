@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answer import Answer, Citation
-from assistant.relevance import QueryTerms, TermStats, analyse, coverage, missing_specifics, missing_type
+from assistant.relevance import QueryTerms, TermStats, analyse, coverage, provides
 from retrieval.passage import Hit
 from retrieval.text import cjk_ratio, split_sentences
 
@@ -31,6 +31,7 @@ class Thresholds:
     min_coverage: float = 0.55  # best passage must cover this share of the question's terms
     min_dense: float = 0.80  # ... unless the vector match is at least this close
     runner_up: float = 0.85  # a further sentence is quoted if it scores this close to the best
+    specific_ratio: float = 0.6  # a sentence with the asked year/figure must cover this share of the best match
 
 
 @dataclass
@@ -101,15 +102,19 @@ class ExtractiveAnswerer:
         th = self.thresholds
         if not hits or not cands:
             reason = "nothing retrieved"
+        elif terms.unknown_names:
+            reason = f"{'、'.join(terms.unknown_names)} is not mentioned in the documents"
         elif feats["coverage"] < th.min_coverage and feats["dense"] < th.min_dense:
             reason = "low relevance"
         else:
-            top_sentences = [c.sentence for c in cands[:6]]
-            if (t := missing_type(terms, top_sentences)) is not None:
-                reason = f"no {t} in the text"
-            elif missing := [x for x in terms.years + terms.numbers
-                             if all(x in missing_specifics(terms, h.passage.index_text) for h in hits[:3])]:
-                reason = f"{', '.join(missing)} not in the text"
+            # the sentence quoted must hold what is asked: an amount, a date, the question's year/number
+            usable = [c for c in cands if provides(terms, f"{c.sentence} {c.hit.passage.section_path}")]
+            if not usable:
+                reason = "the asked-for figure is not in the text"
+            elif usable[0].coverage < th.specific_ratio * cands[0].coverage:
+                reason = "the best-matching text lacks the asked year or figure"
+            else:
+                cands = usable
         if reason is not None:
             return self._refusal(question, hits, english, reason)
 

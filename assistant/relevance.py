@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 from retrieval.passage import Passage
 from retrieval.text import cjk_ratio, normalize
-from retrieval.tokenize import tokenize
+from retrieval.tokenize import proper_nouns, tokenize
 
 ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # asked for                                          must occur in the answering sentence
     "money": (
         re.compile(r"多少钱|多少万|多少元|多少亿|几万|金额|额度|补贴标准|奖励标准|资助标准|补贴多少|奖励多少|资助多少|奖补多少|"
                    r"给多少|拿多少|发多少|how much money|how much (?:funding|subsidy|support|is the (?:subsidy|grant|award|reward))|"
-                   r"\bamount\b|\byuan\b|\brmb\b", re.I),
+                   r"规模有多大|多大规模|资金规模|基金规模|多少资金|多少经费|\bamount\b|\byuan\b|\brmb\b|how (?:big|large) is the fund", re.I),
         re.compile(r"\d[\d,.]*\s*(?:万元|亿元|元|万|亿)|[一二三四五六七八九十百千]+(?:万元|亿元|元)"),
     ),
     "contact": (
@@ -31,6 +31,10 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "deadline": (
         re.compile(r"截止|截至日期|申报时间|申请时间|什么时候申报|什么时候申请|何时申报|何时申请|报名时间|deadline|when (?:can|should|do) (?:we|i) apply|application period", re.I),
+        re.compile(r"\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{4}年\d{1,2}月"),
+    ),
+    "date": (
+        re.compile(r"哪天|哪一天|几月几[日号]|具体日期|什么日期|哪个日期|on what date|which day|what date", re.I),
         re.compile(r"\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{4}年\d{1,2}月"),
     ),
 }
@@ -61,6 +65,7 @@ class TermStats:
 @dataclass
 class QueryTerms:
     weights: dict[str, float]  # token -> IDF weight (question terms plus glossary additions)
+    unknown_names: list[str]  # place/person/organisation names the corpus never mentions
     asked_types: list[str]
     years: list[str]
     numbers: list[str]
@@ -68,6 +73,7 @@ class QueryTerms:
 
 
 def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
+    """search_text: the (standalone) question with glossary aliases replaced by canonical terms."""
     latin = cjk_ratio(question) < 0.5
     tokens = tokenize(search_text)
     if latin:  # English words never occur in the Chinese text: judge by the glossary's Chinese terms
@@ -78,9 +84,11 @@ def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
             continue
         weights[t] = stats.idf(t)
     asked = [name for name, (ask, _) in ANSWER_TYPES.items() if ask.search(question)]
-    years = _YEAR.findall(question)
-    numbers = [n for n in _NUMBER.findall(normalize(question)) if n not in years]
-    return QueryTerms(weights, asked, years, numbers, latin)
+    years = _YEAR.findall(search_text)
+    plain = re.sub(r"(?<=\d),(?=\d{3})", "", normalize(search_text))
+    numbers = [] if latin else [n for n in _NUMBER.findall(plain) if n not in years]
+    unknown = [w for w in proper_nouns(search_text) if stats.idf(w) >= stats.max_idf - 1e-9]
+    return QueryTerms(weights, unknown, asked, years, numbers, latin)
 
 
 def coverage(terms: QueryTerms, text: str) -> float:
@@ -94,16 +102,9 @@ def coverage(terms: QueryTerms, text: str) -> float:
     return got / total
 
 
-def missing_type(terms: QueryTerms, sentences: list[str]) -> str | None:
-    """The asked-for answer type that none of the sentences provides, if any."""
-    for name in terms.asked_types:
-        _, provides = ANSWER_TYPES[name]
-        if not any(provides.search(s) for s in sentences):
-            return name
-    return None
-
-
-def missing_specifics(terms: QueryTerms, passage_text: str) -> list[str]:
-    """Years and numbers of the question that the passage does not mention."""
-    low = normalize(passage_text)
-    return [x for x in terms.years + terms.numbers if x not in low]
+def provides(terms: QueryTerms, sentence: str) -> bool:
+    """Does the sentence hold every asked-for answer type and every year/number of the question?"""
+    low = normalize(sentence)
+    if any(x not in low for x in terms.years + terms.numbers):
+        return False
+    return all(ANSWER_TYPES[name][1].search(sentence) for name in terms.asked_types)

@@ -22,6 +22,8 @@ class Expansion:
     added: list[str] = field(default_factory=list)  # canonical/related terms the query did not contain
     terms: list[Term] = field(default_factory=list)  # glossary terms the query mentions
 
+    normalized: str = ""  # the query with each alias replaced by its canonical term
+
     @property
     def text(self) -> str:
         """The query plus what the glossary adds: what retrievers search for."""
@@ -74,7 +76,12 @@ class Glossary:
 
     def expand(self, query: str) -> Expansion:
         exp = Expansion(query=query)
-        for term, _s, _e in self.find(query):
+        found = self.find(query)
+        norm = query
+        for term, s, e in reversed(found):
+            norm = norm[:s] + term.canonical + norm[e:]
+        exp.normalized = norm
+        for term, _s, _e in found:
             if term in exp.terms:
                 continue
             exp.terms.append(term)

@@ -48,7 +48,7 @@ class Passage:
         }
         for key, value in self.meta.items():
             if isinstance(value, (str, int, float, bool)):
-                md[f"doc_{key}" if key in {"id", "title"} else key] = value
+                md[key if key not in md else f"doc_{key}"] = value
         return md
 
     @classmethod
