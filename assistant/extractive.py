@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answer import Answer, Citation
-from assistant.relevance import QueryTerms, TermStats, analyse, coverage, provides
+from assistant.relevance import QueryTerms, TermStats, analyse, coverage, period_years, provides
 from retrieval.passage import Hit
 from retrieval.text import cjk_ratio, split_sentences
 
@@ -31,7 +31,7 @@ class Thresholds:
     min_coverage: float = 0.55  # best passage must cover this share of the question's terms
     min_dense: float = 0.80  # ... unless the vector match is at least this close
     runner_up: float = 0.85  # a further sentence is quoted if it scores this close to the best
-    specific_ratio: float = 0.6  # a sentence with the asked year/figure must cover this share of the best match
+    specific_ratio: float = 0.8  # a sentence with the asked year/figure must cover this share of the best match
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Candidate:
     sentence: str
     score: float
     coverage: float
+    topic_coverage: float  # coverage without the question's years and numbers
 
 
 def _sentences(text: str) -> list[str]:
@@ -75,6 +76,7 @@ class ExtractiveAnswerer:
         if not hits:
             return []
         top = hits[0].score or 1.0
+        skip = set(terms.years + terms.numbers)
         out = []
         for rank, hit in enumerate(hits[:SENTENCE_POOL]):
             prior = max(hit.score, 0.0) / top if top > 0 else 0.0
@@ -82,7 +84,8 @@ class ExtractiveAnswerer:
             units = [hit.passage.text] if hit.passage.kind == "table_row" else _sentences(hit.passage.text)
             for s in units:
                 cov = coverage(terms, s + " " + context)
-                out.append(Candidate(rank, hit, s, 0.55 * cov + 0.45 * prior, cov))
+                topic = coverage(terms, s + " " + context, skip)
+                out.append(Candidate(rank, hit, s, 0.55 * cov + 0.45 * prior, cov, topic))
         out.sort(key=lambda c: (-c.score, c.hit_rank))
         return out
 
@@ -108,10 +111,12 @@ class ExtractiveAnswerer:
             reason = "low relevance"
         else:
             # the sentence quoted must hold what is asked: an amount, a date, the question's year/number
-            usable = [c for c in cands if provides(terms, f"{c.sentence} {c.hit.passage.section_path}")]
+            usable = [c for c in cands if provides(terms, f"{c.sentence} {c.hit.passage.section_path}",
+                                                   period_years(c.hit.passage.meta.get("period")))]
             if not usable:
                 reason = "the asked-for figure is not in the text"
-            elif usable[0].coverage < th.specific_ratio * cands[0].coverage:
+            elif (terms.years or terms.numbers) and \
+                    usable[0].topic_coverage < th.specific_ratio * max(c.topic_coverage for c in cands[:5]):
                 reason = "the best-matching text lacks the asked year or figure"
             else:
                 cands = usable

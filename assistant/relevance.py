@@ -91,20 +91,35 @@ def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
     return QueryTerms(weights, unknown, asked, years, numbers, latin)
 
 
-def coverage(terms: QueryTerms, text: str) -> float:
-    """IDF-weighted share of the query terms present in text."""
-    if not terms.weights:
+def coverage(terms: QueryTerms, text: str, skip: frozenset[str] | set[str] = frozenset()) -> float:
+    """IDF-weighted share of the query terms present in text (terms in `skip` left out)."""
+    weights = {t: w for t, w in terms.weights.items() if t not in skip}
+    if not weights:
         return 0.0
     toks = set(tokenize(text))
     low = normalize(text).lower()
-    total = sum(terms.weights.values())
-    got = sum(w for t, w in terms.weights.items() if t in toks or (len(t) >= 2 and t in low))
+    total = sum(weights.values())
+    got = sum(w for t, w in weights.items() if t in toks or (len(t) >= 2 and t in low))
     return got / total
 
 
-def provides(terms: QueryTerms, sentence: str) -> bool:
-    """Does the sentence hold every asked-for answer type and every year/number of the question?"""
+def period_years(period: object) -> set[str]:
+    """Years a document covers ("2021–2025" -> 2021..2025): its targets need not repeat them."""
+    found = [int(y) for y in _YEAR.findall(str(period or ""))]
+    return {str(y) for y in range(min(found), max(found) + 1)} if found else set()
+
+
+def provides(terms: QueryTerms, sentence: str, implicit_years: set[str] = frozenset()) -> bool:
+    """Does the sentence hold every asked-for answer type and every year/number of the question?
+
+    A year inside the document's own period counts as given (a plan's 发展目标 are 2025 targets
+    even where the sentence does not repeat the year), unless the sentence names other years.
+    """
     low = normalize(sentence)
-    if any(x not in low for x in terms.years + terms.numbers):
+    stated = set(_YEAR.findall(low))
+    for x in terms.years:
+        if x not in low and not (x in implicit_years and not stated):
+            return False
+    if any(x not in low for x in terms.numbers):
         return False
     return all(ANSWER_TYPES[name][1].search(sentence) for name in terms.asked_types)

@@ -29,7 +29,7 @@ def _table(title: str, rows: dict[str, dict]) -> Table:
     t = Table(title=title)
     t.add_column("")
     for k in SHOWN:
-        t.add_column(k, justify="right")
+        t.add_column(k.replace("_", " "), justify="right", overflow="fold")
     for name, m in rows.items():
         t.add_row(name, *["" if m.get(k) is None else f"{m[k]:.3g}" for k in SHOWN])
     return t
@@ -53,22 +53,42 @@ def run(
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2)
     out = out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
-    from rich.progress import track
-
-    rows = []
+    rows: list = []
     try:
-        for_rows = run_items(assistant, items, None)
-        rows = for_rows
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]")
+        run_items(assistant, items, rows=rows)
+    except KeyboardInterrupt:  # a partial run still writes valid results for the items done
+        console.print(f"[yellow]interrupted after {len(rows)} items[/]")
     summary = write_run(out, rows, {
         "set": str(set_path), "embedder": assistant.info.embedder, "fusion": settings.fusion,
         "bm25_weight": settings.bm25_weight, "top_k": settings.top_k, "mode": "extractive",
         "index": assistant.info.collection,
     })
     console.print(_table(f"{set_path.name} ({len(rows)} items)", {"all": summary["metrics"], **summary["by_category"]}))
+    print(json.dumps(summary["metrics"], ensure_ascii=False))
     console.print(f"written to {out}/summary.json and results.jsonl")
 
 
 def main() -> None:
     app()
+
+
+@app.command()
+def bench(
+    set_path: Path = typer.Argument(DEFAULT_SET, help="JSONL set used for latency and retrieval quality."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+):
+    """Index build (cold, unchanged), warm search/ask latency, peak RSS, fusion variants, naive baseline."""
+    from assistant.settings import get_settings
+    from evals.bench import run_bench
+
+    try:
+        items = load_jsonl(set_path)
+    except (DatasetError, OSError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2)
+    result = run_bench(items, get_settings().corpus_dir)
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")

