@@ -113,17 +113,20 @@ class Assistant:
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
         query = self._check(query)
-        k = k or self.settings.top_k
-        if not 1 <= k <= 50:
-            raise InvalidQuery(f"k={k} is out of range; allowed: 1..50")
-        return self.searcher.search(query, k, filters).hits
+        return self.searcher.search(query, self._k(k), filters).hits
+
+    def _k(self, k: int | None) -> int:
+        k = self.settings.top_k if k is None else k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
+            raise InvalidQuery(f"top_k={k!r} is out of range; allowed: an integer in 1..50")
+        return k
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
         question = self._check(question)
         query = standalone(question, history, self.glossary)
-        result = self.searcher.search(query, top_k or self.settings.top_k, filters)
+        result = self.searcher.search(query, self._k(top_k), filters)
         answer = self.answerer.answer(question, result.expansion.normalized, result.hits)
         answer.standalone_question = query
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)

@@ -45,7 +45,7 @@ class Candidate:
 
 
 def _sentences(text: str) -> list[str]:
-    parts = split_sentences(text.replace("\n", " "))
+    parts = split_sentences(text)
     merged: list[str] = []
     carry = ""
     for s in parts:
@@ -57,6 +57,14 @@ def _sentences(text: str) -> list[str]:
     if carry:
         merged.append(carry)
     return merged or [text]
+
+
+def _span(text: str, quotes: list[str]) -> str:
+    """The stretch of the passage from the first to the last quoted sentence, verbatim."""
+    found = [(text.find(q), text.find(q) + len(q)) for q in quotes if q in text]
+    if not found:
+        return ""
+    return text[min(s for s, _ in found):max(e for _, e in found)]
 
 
 def _topic(question: str) -> str:
@@ -151,7 +159,7 @@ class ExtractiveAnswerer:
         for c in chosen:
             pid = c.hit.passage.id
             if all(x.passage_id != pid for x in citations):
-                citations.append(Citation.of(numbers[pid], c.hit.passage, "".join(quotes[pid])))
+                citations.append(Citation.of(numbers[pid], c.hit.passage, _span(c.hit.passage.text, quotes[pid])))
         related = [Citation.of(0, h.passage) for h in hits if h.passage.id not in numbers]
         if english:
             body = " ".join(f"“{s}” [{n}]" for s, n in parts)

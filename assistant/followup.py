@@ -9,7 +9,7 @@ from retrieval.text import cjk_ratio
 _YEAR = re.compile(r"(?:19|20)\d\d(?:年)?")
 _LEAD = re.compile(r"^(那么|那|还有|另外|再问|and|what about|how about|also)\b[\s,，]*", re.IGNORECASE)
 _PRONOUN = re.compile(
-    r"(这个|那个|这些|那些|该|其|它|它们|上述|前面|刚才|这里|那里|这方面|\bthis\b|\bthat\b|\bthese\b|\bthose\b|\bit\b|\bits\b|\bthey\b|\bthere\b|\bthe same\b)",
+    r"(这个|那个|这些|那些|这项|那项|这家|那家|^该(?!死)|^其(?!他|它|余|实|中|次)|^它|它们|上述|前面|刚才|这里|那里|这方面|\bthis\b|\bthat\b|\bthese\b|\bthose\b|\bit\b|\bits\b|\bthey\b|\bthere\b|\bthe same\b)",
     re.IGNORECASE,
 )
 _QWORDS = re.compile(r"(是多少|是什么|有哪些|有什么|怎么样|如何|吗|呢|请问|多少|哪些|什么|[？?。!！])")

@@ -38,6 +38,7 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{4}年\d{1,2}月"),
     ),
 }
+_ORG = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,8}?(?:有限公司|公司|集团|重工|重科|股份|控股|银行|证券)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 
@@ -87,7 +88,8 @@ def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
     years = _YEAR.findall(search_text)
     plain = re.sub(r"(?<=\d),(?=\d{3})", "", normalize(search_text))
     numbers = [] if latin else [n for n in _NUMBER.findall(plain) if n not in years]
-    unknown = [w for w in proper_nouns(search_text) if stats.idf(w) >= stats.max_idf - 1e-9]
+    names = proper_nouns(search_text) + _ORG.findall(search_text)  # places, people, companies
+    unknown = [w for w in dict.fromkeys(names) if stats.idf(w) >= stats.max_idf - 1e-9]
     return QueryTerms(weights, unknown, asked, years, numbers, latin)
 
 
@@ -118,8 +120,8 @@ def provides(terms: QueryTerms, sentence: str, implicit_years: set[str] = frozen
     low = normalize(sentence)
     stated = set(_YEAR.findall(low))
     for x in terms.years:
-        if x not in low and not (x in implicit_years and not stated):
+        if x not in stated and not (x in implicit_years and not stated):
             return False
-    if any(x not in low for x in terms.numbers):
+    if any(not re.search(rf"(?<![\d.]){re.escape(x)}(?![\d])(?!\.\d)", low) for x in terms.numbers):
         return False
     return all(ANSWER_TYPES[name][1].search(sentence) for name in terms.asked_types)

@@ -230,7 +230,7 @@ def test_paragraphs_are_bounded(passages):
 
 
 def test_long_paragraphs_are_split_at_sentence_ends(passages):
-    # 3. 提升科技成果转化服务水平 (~270 chars) stays whole; 七、（二） (~470 chars) is split
+    # 七、（二）深化体制机制改革 is one paragraph of ~470 characters in the file
     parts = [p for p in passages if p.section == ("七、加强规划实施保障", "（二）深化体制机制改革")]
     assert len(parts) >= 2
     assert all(p.text[-1] in "。；" for p in parts)
@@ -254,12 +254,12 @@ def test_headings_are_not_passages(passages, raw):
 
 def test_nothing_is_lost(passages, raw):
     """Every raw line (or table cell) is found in the passages' texts or section labels."""
-    body = "\x00".join(norm(p.text) for p in passages)  # adjacent pieces of one paragraph join up
-    joined = "".join(norm(p.text) for p in passages)
+    texts = "".join(norm(p.text) for p in passages)  # the pieces of a split paragraph join up again
     labels = "\x00".join(norm(s) for p in passages for s in p.section)
-    haystack = body + "\x01" + joined + "\x01" + labels
-    missing = []
+    haystack = texts + "\x00" + labels
     header, _rows = _raw_table(raw)
+    missing = []
+    prev = ""
     for line in raw.splitlines():
         if not line.strip():
             continue
@@ -268,9 +268,12 @@ def test_nothing_is_lost(passages, raw):
             n = norm(cell)
             if not n or (cells == header and i == 0):
                 continue  # `指标名称` names the first column; each row passage starts with that name
-            if n in haystack or n[1:] in haystack:  # n[1:]: a character doubled at a page break
+            if n in haystack:
                 continue
+            if prev and prev[-1] == n[0] and n[1:] in haystack:
+                continue  # a character doubled across a page break is written once
             missing.append(cell)
+        prev = norm(cells[-1])
     assert not missing, missing[:5]
 
 
@@ -333,7 +336,7 @@ _line = st.one_of(st.builds(lambda p, c: p + c, _prefix, _chunk), _long, st.just
 _text = st.lists(_line, min_size=1, max_size=25).map("\n".join)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(text=_text)
 def test_segment_properties(text):
     doc = Document(doc_id="x", title="测试", text=text, path="x.txt", meta={})
@@ -346,7 +349,7 @@ def test_segment_properties(text):
     assert all(p.kind in {"paragraph", "table_row", "front_matter", "back_matter"} for p in ps)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(text=_text)
 def test_segment_loses_no_chinese_character(text):
     """Every CJK character of the input is in some passage text or section label."""
