@@ -28,10 +28,12 @@ def _progress_build(rebuild: bool):
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
                   transient=False) as bar:
-        task = bar.add_task("embedding passages", total=None)
+        tasks: list = []
 
         def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            if not tasks:  # only shown when something is actually embedded
+                tasks.append(bar.add_task("embedding passages", total=total))
+            bar.update(tasks[0], completed=done, total=total)
 
         return Assistant.build(get_settings(), rebuild=rebuild, progress=progress)
 

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Protocol, runtime_checkable
 
@@ -76,7 +77,9 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(model, device=device or "cpu")
         except Exception as exc:  # the library raises many types (OSError, HF errors, ValueError)
             raise EmbedderError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
-        self.name = f"st-{os.path.basename(os.path.normpath(model))}"
+        where = os.path.abspath(model) if os.path.exists(model) else model
+        digest = hashlib.sha1(where.encode()).hexdigest()[:8]
+        self.name = f"st-{os.path.basename(os.path.normpath(model))}-{digest}"  # distinct per model location
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
 

@@ -19,7 +19,7 @@ class Passage:
     section: tuple[str, ...]
     text: str
     order: int
-    kind: str = "paragraph"  # paragraph | table_row | front_matter | back_matter
+    kind: str = "paragraph"  # paragraph | table_row | front_matter | back_matter | heading (one with nothing under it)
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -33,6 +33,7 @@ ARTICLE_RE = re.compile(rf"^(第[{_CN_NUM}百零\d]+条)\s*(.*)$")
 NOTE_RE = re.compile(r"^注\s*[:：]\s*(.+)$")
 BACK_MATTER_RE = re.compile(r"^抄送[:：]")
 PARA_END = SENTENCE_END + "：:…”」』）)"  # a block ending in one of these is complete
+REDUPLICATION_MIN_FREQ = 50  # 常常/人人 are words; jieba's rare 实实 (freq 3) is a PDF artefact
 LEAD_MAX = 32  # a first sentence this short inside a 专栏 is its topic (`关键零部件。…`)
 
 
@@ -84,7 +85,7 @@ def starts_block(text: str) -> bool:
 def join_broken(left: str, right: str) -> str:
     """Join two halves of a sentence split at a page end; drop a character doubled at the break."""
     if left and right and left[-1] == right[0] and is_cjk(left[-1]):
-        if _word_freq().get(left[-1] * 2, 0) <= 0:
+        if _word_freq().get(left[-1] * 2, 0) < REDUPLICATION_MIN_FREQ:
             return left + right[1:]
     return left + right
 
@@ -223,10 +224,12 @@ def segment(doc: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
     path: list[str] = []  # labels by level: [L0?] L1, L2, L3, topic
     levels: list[int] = []
     preamble = ("前言",)
+    open_heading: tuple[int, tuple[str, ...], str] | None = None  # the last heading, until something lands under it
     i = start
     while i < len(blocks):
         block = blocks[i]
         if block.kind == "table":
+            open_heading = None
             caption = None
             if drafts and drafts[-1][2] == "caption":
                 caption = drafts.pop()[1]
@@ -247,13 +250,17 @@ def segment(doc: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
         heading = _heading_label(text) if is_heading(text) else None
         if heading is not None:
             level, label = heading
+            if open_heading is not None and open_heading[0] >= level:
+                drafts.append((open_heading[1], open_heading[2], "heading"))  # a heading with nothing under it
             while levels and levels[-1] >= level:
                 levels.pop()
                 path.pop()
             levels.append(level)
             path.append(label)
+            open_heading = (level, tuple(path), text)
             i += 1
             continue
+        open_heading = None
         # a short unterminated line right before a table is its caption
         if i + 1 < len(blocks) and blocks[i + 1].kind == "table" and text[-1] not in PARA_END:
             drafts.append((tuple(path), text, "caption"))
@@ -274,6 +281,8 @@ def segment(doc: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
         for piece in split_long(text, max_chars):
             drafts.append((section, piece, "paragraph"))
         i += 1
+    if open_heading is not None:
+        drafts.append((open_heading[1], open_heading[2], "heading"))
 
     passages: list[Passage] = []
     seen: dict[tuple[tuple[str, ...], str], int] = {}

@@ -346,7 +346,7 @@ def test_segment_properties(text):
     assert len(set(ids)) == len(ids)
     assert [p.id for p in segment(doc)] == ids
     assert [p.order for p in ps] == list(range(len(ps)))
-    assert all(p.kind in {"paragraph", "table_row", "front_matter", "back_matter"} for p in ps)
+    assert all(p.kind in {"paragraph", "table_row", "front_matter", "back_matter", "heading"} for p in ps)
 
 
 @settings(max_examples=60, deadline=None, database=None)
