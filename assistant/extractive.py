@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 
 from assistant.answer import Answer, Citation
-from assistant.relevance import QueryTerms, TermStats, analyse, coverage, period_years, provides
+from assistant.relevance import QueryTerms, TermStats, analyse, coverage, period_years, present_terms, provides, share
 from retrieval.passage import Hit
-from retrieval.text import cjk_ratio, split_sentences
+from retrieval.text import split_sentences
 
 SENTENCE_POOL = 5  # passages whose sentences are candidates
 MAX_QUOTES = 3
@@ -26,7 +26,7 @@ LEAD_CHARS = 20
 
 @dataclass
 class Thresholds:
-    """Calibrated on evals/sets/plan_dev.jsonl (`python -m evals calibrate`)."""
+    """Calibrated on evals/sets/plan_dev.jsonl with `python -m evals run` (see the README)."""
 
     min_coverage: float = 0.55  # best passage must cover this share of the question's terms
     min_dense: float = 0.80  # ... unless the vector match is at least this close
@@ -48,8 +48,8 @@ def _sentences(text: str) -> list[str]:
     parts = split_sentences(text)
     merged: list[str] = []
     carry = ""
-    for s in parts:
-        if len(s) < LEAD_CHARS and not re.search(r"\d", s) and s is not parts[-1]:
+    for i, s in enumerate(parts):
+        if len(s) < LEAD_CHARS and not re.search(r"\d", s) and i < len(parts) - 1:
             carry += s  # a lead title: keep it as context of the sentence after it
             continue
         merged.append(carry + s)
@@ -91,9 +91,9 @@ class ExtractiveAnswerer:
             context = " ".join(hit.passage.section[-1:])
             units = [hit.passage.text] if hit.passage.kind == "table_row" else _sentences(hit.passage.text)
             for s in units:
-                cov = coverage(terms, s + " " + context)
-                topic = coverage(terms, s + " " + context, skip)
-                out.append(Candidate(rank, hit, s, 0.55 * cov + 0.45 * prior, cov, topic))
+                present = present_terms(terms, f"{s} {context}")
+                cov = share(terms, present)
+                out.append(Candidate(rank, hit, s, 0.55 * cov + 0.45 * prior, cov, share(terms, present, skip)))
         out.sort(key=lambda c: (-c.score, c.hit_rank))
         return out
 
@@ -106,7 +106,7 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, search_text: str, hits: list[Hit]) -> Answer:
         terms = analyse(question, search_text, self.stats)
-        english = cjk_ratio(question) < 0.5
+        english = terms.latin
         feats = self.relevance(terms, hits)
         cands = self.candidates(terms, hits)
         reason = None
@@ -145,22 +145,15 @@ class ExtractiveAnswerer:
         return self._compose(question, chosen, hits, english)
 
     def _compose(self, question: str, chosen: list[Candidate], hits: list[Hit], english: bool) -> Answer:
-        numbers: dict[str, int] = {}
-        citations: list[Citation] = []
-        quotes: dict[str, list[str]] = {}
+        cited: dict[str, tuple[Hit, list[str]]] = {}  # passage id -> (hit, its quoted sentences), in citation order
         parts = []
         for c in chosen:
-            pid = c.hit.passage.id
-            if pid not in numbers:
-                numbers[pid] = len(numbers) + 1
-                quotes[pid] = []
-            quotes[pid].append(c.sentence)
-            parts.append((c.sentence, numbers[pid]))
-        for c in chosen:
-            pid = c.hit.passage.id
-            if all(x.passage_id != pid for x in citations):
-                citations.append(Citation.of(numbers[pid], c.hit.passage, _span(c.hit.passage.text, quotes[pid])))
-        related = [Citation.of(0, h.passage) for h in hits if h.passage.id not in numbers]
+            entry = cited.setdefault(c.hit.passage.id, (c.hit, []))
+            entry[1].append(c.sentence)
+            parts.append((c.sentence, list(cited).index(c.hit.passage.id) + 1))
+        citations = [Citation.of(n, hit.passage, _span(hit.passage.text, quotes))
+                     for n, (hit, quotes) in enumerate(cited.values(), start=1)]
+        related = [Citation.of(0, h.passage) for h in hits if h.passage.id not in cited]
         if english:
             body = " ".join(f"“{s}” [{n}]" for s, n in parts)
             text = f"According to the plan (quoted in the original Chinese): {body}"

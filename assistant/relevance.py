@@ -1,6 +1,6 @@
 """Is the answer in what was retrieved? Term coverage, asked-for answer types, and specific figures.
 
-Three checks, all calibrated on the dev set (see evals/README and the closing notes):
+Checks calibrated on the dev set (`python -m evals run`, thresholds in `extractive.Thresholds`):
 - coverage: the IDF-weighted share of the question's terms found in the best sentence/passage.
   A term the corpus never uses (深圳, 房价) weighs the most, so questions about other things score low.
 - answer type: a question asking for an amount of money, a phone number, an address or a deadline
@@ -93,16 +93,23 @@ def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
     return QueryTerms(weights, unknown, asked, years, numbers, latin)
 
 
-def coverage(terms: QueryTerms, text: str, skip: frozenset[str] | set[str] = frozenset()) -> float:
-    """IDF-weighted share of the query terms present in text (terms in `skip` left out)."""
-    weights = {t: w for t, w in terms.weights.items() if t not in skip}
-    if not weights:
-        return 0.0
+def present_terms(terms: QueryTerms, text: str) -> set[str]:
+    """The query terms that occur in text (as tokens, or as substrings for words jieba cuts otherwise)."""
     toks = set(tokenize(text))
     low = normalize(text).lower()
+    return {t for t in terms.weights if t in toks or (len(t) >= 2 and t in low)}
+
+
+def share(terms: QueryTerms, present: set[str], skip: frozenset[str] | set[str] = frozenset()) -> float:
+    """IDF-weighted share of the query terms in `present` (terms in `skip` left out)."""
+    weights = {t: w for t, w in terms.weights.items() if t not in skip}
     total = sum(weights.values())
-    got = sum(w for t, w in weights.items() if t in toks or (len(t) >= 2 and t in low))
-    return got / total
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+def coverage(terms: QueryTerms, text: str, skip: frozenset[str] | set[str] = frozenset()) -> float:
+    """IDF-weighted share of the query terms present in text (terms in `skip` left out)."""
+    return share(terms, present_terms(terms, text), skip)
 
 
 def period_years(period: object) -> set[str]:

@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     fusion: str = Field("weighted", description="How BM25 and vector results are fused: weighted | rrf | bm25 | dense.")
     bm25_weight: float = Field(0.7, ge=0.0, le=1.0, description="Weight of BM25 in weighted fusion (dense = 1 - it).")
-    refusal_threshold: float = Field(0.0, description="Extra margin added to the calibrated relevance threshold.")
     max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
 
     @field_validator("fusion")

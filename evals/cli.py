@@ -25,6 +25,15 @@ def _root() -> None:
     """Evaluation and benchmarks for 政策助手."""
 
 
+def _load_set(path: Path):
+    """The set's items, or a one-line error naming the file and line (exit code 2)."""
+    try:
+        return load_jsonl(path)
+    except (DatasetError, OSError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2)
+
+
 def _table(title: str, rows: dict[str, dict]) -> Table:
     t = Table(title=title)
     t.add_column("")
@@ -45,11 +54,11 @@ def run(
     from assistant.settings import get_settings
     from evals.runner import run_items, write_run
 
+    items = _load_set(set_path)
+    settings = get_settings()
     try:
-        items = load_jsonl(set_path)
-        settings = get_settings()
         assistant = Assistant.from_settings(settings)
-    except (DatasetError, AssistantError, OSError) as exc:
+    except AssistantError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2)
     out = out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
@@ -68,10 +77,6 @@ def run(
     console.print(f"written to {out}/summary.json and results.jsonl")
 
 
-def main() -> None:
-    app()
-
-
 @app.command()
 def bench(
     set_path: Path = typer.Argument(DEFAULT_SET, help="JSONL set used for latency and retrieval quality."),
@@ -81,14 +86,13 @@ def bench(
     from assistant.settings import get_settings
     from evals.bench import run_bench
 
-    try:
-        items = load_jsonl(set_path)
-    except (DatasetError, OSError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2)
-    result = run_bench(items, get_settings().corpus_dir)
+    result = run_bench(_load_set(set_path), get_settings().corpus_dir)
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    app()

@@ -119,8 +119,9 @@ class HybridSearcher:
                 (pid, s) for pid, s in self.dense.search(text, n, _chroma_where(flt)) if pid in self.passages
             ]
         fused = fuse(method, rankings, self.weights_for(query))
-        hits = []
-        for pid, score in fused[:k]:
-            sources = {name: dict(r).get(pid, 0.0) for name, r in rankings.items()}
-            hits.append(Hit(self.passages[pid], float(score), sources))
+        lookup = {name: dict(r) for name, r in rankings.items()}
+        hits = [
+            Hit(self.passages[pid], float(score), {name: scores.get(pid, 0.0) for name, scores in lookup.items()})
+            for pid, score in fused[:k]
+        ]
         return SearchResult(hits, expansion, rankings)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from retrieval.documents import Document
 from retrieval.passage import Passage, passage_id
 from retrieval.text import SENTENCE_END, is_cjk, normalize, split_sentences
+from retrieval.tokenize import word_freq
 
 MAX_CHARS = 240  # passages longer than this are split at sentence ends
 MIN_TAIL = 60  # a shorter last piece is merged into the previous one when it fits
@@ -48,15 +48,6 @@ class Block:
 # ---------------------------------------------------------------- 1. repair
 
 
-@lru_cache(maxsize=1)
-def _word_freq() -> dict[str, int]:
-    import jieba
-
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    return jieba.dt.FREQ
-
-
 def is_heading(text: str) -> bool:
     """A line that opens a section rather than continuing a sentence."""
     if BOX_RE.match(text) or CHAPTER_RE.match(text):
@@ -85,7 +76,7 @@ def starts_block(text: str) -> bool:
 def join_broken(left: str, right: str) -> str:
     """Join two halves of a sentence split at a page end; drop a character doubled at the break."""
     if left and right and left[-1] == right[0] and is_cjk(left[-1]):
-        if _word_freq().get(left[-1] * 2, 0) < REDUPLICATION_MIN_FREQ:
+        if word_freq(left[-1] * 2) < REDUPLICATION_MIN_FREQ:
             return left + right[1:]
     return left + right
 

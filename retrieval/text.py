@@ -16,10 +16,6 @@ def normalize(text: str) -> str:
     return _WS_RE.sub("", unicodedata.normalize("NFKC", text))
 
 
-def squash_ws(text: str) -> str:
-    return _WS_RE.sub(" ", text).strip()
-
-
 def split_sentences(text: str) -> list[str]:
     """Split at 。！？； (and ASCII equivalents), keeping the punctuation and closing quotes."""
     parts = [m.group(0) for m in _SENTENCE_RE.finditer(text)]
