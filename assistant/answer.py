@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from retrieval.passage import Passage
 
@@ -37,3 +37,17 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class StreamEvent:
+    """One step of a streamed answer: the citations first, then text deltas, then the final answer.
+
+    The final answer is authoritative: a client that showed the deltas replaces them with `answer.answer`
+    (an LLM answer may be repaired by its post-checks after it was streamed).
+    """
+
+    type: Literal["citations", "delta", "answer"]
+    citations: list[Citation] = field(default_factory=list)
+    text: str = ""
+    answer: Answer | None = None

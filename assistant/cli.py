@@ -125,6 +125,52 @@ def search(
         out.print(f"[bold]{i}.[/] ({h.score:.3f}) {h.passage.section_path}\n    {h.passage.text}")
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default PA_HOST, 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, "--port", min=0, max=65535,
+                                       help="Port (default PA_PORT, 8000; a free one if that is busy)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="uvicorn worker processes (use a Chroma server for more than one)."),
+):
+    """Start the web service: chat UI at /ui, JSON API at /v1, docs at /docs."""
+    from api.server import run
+
+    settings = get_settings()
+    explicit = port is not None or "port" in settings.model_fields_set
+    bar = _BuildBar()
+    try:
+        run(settings, host=host or settings.host, port=settings.port if port is None else port,
+            port_explicit=explicit, workers=workers, progress=bar)
+    except AssistantError as exc:
+        _fail(exc)
+    finally:
+        bar.close()
+
+
+class _BuildBar:
+    """A progress bar for the first-run index build, shown only if something gets embedded."""
+
+    def __init__(self):
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = Progress(TextColumn("building the index: embedding passages"), BarColumn(),
+                                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err)
+            self.bar.start()
+            self.task = self.bar.add_task("embed", total=total)
+        self.bar.update(self.task, completed=done, total=total)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
 def main() -> None:
     try:
         app()

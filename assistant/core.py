@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from assistant.answer import Answer
+from assistant.answer import Answer, StreamEvent
 from assistant.errors import IndexNotReady, InvalidQuery
 from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import standalone
@@ -104,10 +104,10 @@ class Assistant:
     # ------------------------------------------------------------------ queries
     def _check(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
-            raise InvalidQuery("the question is empty")
+            raise InvalidQuery("the question is empty", "question")
         if len(question) > self.settings.max_question_chars:
             raise InvalidQuery(
-                f"the question has {len(question)} characters; at most {self.settings.max_question_chars} are allowed"
+                f"the question has {len(question)} characters; at most {self.settings.max_question_chars} are allowed", "question"
             )
         return question.strip()
 
@@ -118,19 +118,40 @@ class Assistant:
     def _k(self, k: int | None) -> int:
         k = self.settings.top_k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
-            raise InvalidQuery(f"top_k={k!r} is out of range; allowed: an integer in 1..50")
+            raise InvalidQuery(f"top_k={k!r} is out of range; allowed: an integer in 1..50", "top_k")
         return k
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
         question = self._check(question)
+        history = self._history(history)
         query = standalone(question, history, self.glossary)
         result = self.searcher.search(query, self._k(top_k), filters)
         answer = self.answerer.answer(question, result.expansion.normalized, result.hits)
         answer.standalone_question = query
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer
+
+    def ask_stream(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
+                   filters: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
+        """The answer as events: citations, text deltas, the final answer.
+
+        Validation and retrieval run before this returns, so a bad request raises here (and an HTTP
+        edge can still answer 422) instead of failing in the middle of a stream.
+        """
+        answer = self.ask(question, history, top_k, filters)
+        return replay(answer)
+
+    def _history(self, history: list[dict] | None) -> list[dict]:
+        if not history:
+            return []
+        if not isinstance(history, list) or not all(
+                isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") in {"user", "assistant", "system"}
+                for m in history):
+            raise InvalidQuery("history must be a list of {role: user|assistant|system, content: str} messages", "history")
+        limit = self.settings.max_history_messages
+        return history[-limit:] if limit else []
 
     # ------------------------------------------------------------------ browsing
     def passage(self, passage_id: str) -> Passage | None:
@@ -153,3 +174,12 @@ class Assistant:
             d["passages"] += 1
         return list(docs.values())
 
+
+
+def replay(answer: Answer, chunk: int = 12) -> Iterator[StreamEvent]:
+    """Stream a finished answer: its citations, its text in small pieces, then the answer itself."""
+    yield StreamEvent("citations", citations=list(answer.citations))
+    text = answer.answer
+    for i in range(0, len(text), chunk):
+        yield StreamEvent("delta", text=text[i:i + chunk])
+    yield StreamEvent("answer", answer=answer)

@@ -36,4 +36,11 @@ class EmbedderError(AssistantError):
 
 
 class InvalidQuery(AssistantError):
-    """The question or search request is not acceptable (empty, too long, bad filter…)."""
+    """The question or search request is not acceptable (empty, too long, bad filter…).
+
+    `field` names the request field at fault (question, top_k, filters, history) when known.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field

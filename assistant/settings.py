@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     fusion: str = Field("weighted", description="How BM25 and vector results are fused: weighted | rrf | bm25 | dense.")
     bm25_weight: float = Field(0.7, ge=0.0, le=1.0, description="Weight of BM25 in weighted fusion (dense = 1 - it).")
     max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
+    max_history_messages: int = Field(20, ge=0, le=200, description="Most earlier chat messages used for follow-ups.")
+    host: str = Field("127.0.0.1", description="Address `serve` listens on (0.0.0.0 for all interfaces).")
+    port: int = Field(8000, ge=0, le=65535, description="Port of `serve`; if it is busy and not set explicitly, a free one is used.")
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest JSON request body accepted by /v1 endpoints (413 above).")
+    model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
 
     @field_validator("fusion")
     @classmethod

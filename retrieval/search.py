@@ -24,10 +24,10 @@ def normalize_filters(filters: dict[str, Any] | None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, value in filters.items():
         if key not in FILTER_KEYS:
-            raise InvalidQuery(f"unknown filter {key!r}; allowed: {', '.join(FILTER_KEYS)}")
+            raise InvalidQuery(f"unknown filter {key!r}; allowed: {', '.join(FILTER_KEYS)}", "filters")
         values = value if isinstance(value, (list, tuple)) else [value]
         if not values or not all(isinstance(v, str) and v for v in values):
-            raise InvalidQuery(f"filter {key!r} needs a non-empty string or list of strings")
+            raise InvalidQuery(f"filter {key!r} needs a non-empty string or list of strings", "filters")
         out[key] = list(values)
     return out
 

@@ -1,0 +1,64 @@
+"""The application: JSON API under /v1, health and metrics, the Gradio chat at /ui.
+
+    create_app(settings)           # index loaded (or built) in the background; /readyz says when
+    uvicorn api.app:create_app --factory
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from api import errors
+from api.limits import BodyLimit
+from api.metrics import Metrics, MetricsMiddleware
+from api.routes import ask, browse, openai_compat, ops
+from api.service import Progress, Service
+from assistant.core import Assistant
+from assistant.settings import Settings, get_settings
+
+DESCRIPTION = """
+政策助手 (Policy Assistant) answers questions about the *Changsha 14th Five-Year Plan for Science and
+Technology Innovation (2021–2025)* and related policies, citing the paragraphs it relies on.
+
+* `POST /v1/ask` — a cited answer (`answerable: false` when the documents do not contain it)
+* `POST /v1/ask/stream` — the same as Server-Sent Events
+* `POST /v1/chat/completions` — OpenAI-compatible (ChatBox, LobeChat, Open WebUI…), citations included
+* `GET /v1/passages/{id}` — open a citation in context
+* The chat UI is at [/ui](/ui).
+"""
+
+
+def create_app(settings: Settings | None = None, *, assistant: Assistant | None = None,
+               progress: Progress | None = None, ui: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    service = Service(settings, progress=progress, assistant=assistant)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        service.start()
+        yield
+
+    app = FastAPI(title="政策助手 Policy Assistant", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = service
+    app.state.metrics = metrics
+    errors.install(app)
+    for module in (ask, browse, openai_compat, ops):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/" if ui else "/docs")
+
+    if ui:
+        import gradio as gr
+
+        from ui.app import CSS, build_ui
+
+        app = gr.mount_gradio_app(app, build_ui(service), path="/ui", allowed_paths=[], css=CSS,
+                                  footer_links=["api"], max_file_size="5mb", show_error=True)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,61 @@
+"""Prometheus metrics: request counts and latency per route, and the index size."""
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """One registry per app, so several apps (tests, workers) never clash on names."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("pa_http_requests", "HTTP requests by route, method and status code",
+                                ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("pa_http_request_duration_seconds", "Time to the end of the response, by route",
+                                 ["route", "method"], buckets=BUCKETS, registry=self.registry)
+        self.passages = Gauge("pa_index_passages", "Passages in the loaded index", registry=self.registry)
+        self.documents = Gauge("pa_index_documents", "Documents in the loaded index", registry=self.registry)
+        self.ready = Gauge("pa_ready", "1 when the index is loaded", registry=self.registry)
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def route_label(scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path:
+        return path
+    raw = scope.get("path", "")
+    for mount in ("/ui",):
+        if raw == mount or raw.startswith(mount + "/"):
+            return mount
+    return "unmatched"
+
+
+class MetricsMiddleware:
+    def __init__(self, app, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = route_label(scope)
+            self.metrics.requests.labels(route, scope["method"], str(status["code"])).inc()
+            self.metrics.latency.labels(route, scope["method"]).observe(time.perf_counter() - start)

@@ -1,0 +1,50 @@
+"""Operations: /healthz (process up), /readyz (index loaded), /metrics (Prometheus)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import MetricsDep, ServiceDep
+from assistant.errors import StoreUnavailable
+
+router = APIRouter(tags=["运维 ops"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="200 when the index is loaded and the store answers; 503 before")
+def readyz(service: ServiceDep, metrics: MetricsDep):
+    body: dict = {"status": service.status}
+    if service.status == "ready":
+        try:
+            service.check_store()
+        except StoreUnavailable as exc:
+            metrics.ready.set(0)
+            return JSONResponse({"status": "store_unavailable", "detail": str(exc)}, status_code=503,
+                                headers={"Retry-After": "5"})
+        info = service.get().info
+        metrics.ready.set(1)
+        body.update(passages=info.passages, documents=info.documents, collection=info.collection,
+                    embedder=info.embedder, built_at=info.built_at,
+                    ready_seconds=round(service.ready_seconds or 0.0, 3))
+        return body
+    metrics.ready.set(0)
+    if service.status == "building":
+        body["progress"] = {"done": service.progress[0], "total": service.progress[1]}
+    if service.error:
+        body["detail"] = service.error
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics_endpoint(service: ServiceDep, metrics: MetricsDep) -> Response:
+    if service.status == "ready":
+        info = service.get().info
+        metrics.passages.set(info.passages)
+        metrics.documents.set(info.documents)
+        metrics.ready.set(1)
+    body, ctype = metrics.render()
+    return Response(body, media_type=ctype)

@@ -1,0 +1,148 @@
+"""Wire schemas: what clients send and receive. Internal types (Answer, Passage) stay out of the API surface."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FilterValue = str | list[str]
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str = Field(max_length=20000)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"question": "到2025年长沙市高新技术企业数量目标是多少？", "top_k": 5},
+        {"question": "那2020年呢？", "history": [
+            {"role": "user", "content": "到2025年高新技术企业数量目标是多少？"},
+            {"role": "assistant", "content": "根据规划：高新技术企业数(家)：2020年 4142；2025年目标 6000[1]"}]},
+        {"question": "有哪些支持企业研发投入的政策？", "filters": {"doc_id": "changsha-sti-plan-2021-2025"}},
+    ]})
+
+    question: str = Field(description="The question (Chinese or English). Limit: PA_MAX_QUESTION_CHARS (default 500).",
+                          examples=["到2025年长沙市高新技术企业数量目标是多少？"])
+    history: list[Message] = Field(default_factory=list, max_length=200,
+                                   description="Earlier turns, oldest first; used to understand follow-ups.")
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default PA_TOP_K).")
+    filters: dict[str, FilterValue] | None = Field(
+        None, description="Metadata filters: doc_id, kind, issuer, region, status, doc_number (value or list).",
+        examples=[{"kind": "table_row"}])
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"query": "高企培育", "top_k": 5}, {"query": "人才引进 住房补贴", "top_k": 3}]})
+
+    query: str = Field(description="What to look for.", examples=["高企培育"])
+    top_k: int = Field(5, ge=1, le=50)
+    filters: dict[str, FilterValue] | None = None
+
+
+class CitationOut(BaseModel):
+    n: int = Field(description="The number used as [n] in the answer text (0 for related reading).")
+    passage_id: str
+    doc_id: str
+    doc_title: str
+    section: str = Field(description="Section path, e.g. 三、（三）2. 加强高新技术企业培育 (levels joined by ' > ').")
+    text: str
+    quote: str = Field("", description="The sentence(s) of the passage the answer relies on, verbatim.")
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class AnswerOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "question": "到2025年高新技术企业数量目标是多少？",
+        "answer": "根据规划：高新技术企业数(家)：2020年 4142；2025年目标 6000[1]",
+        "answerable": True, "mode": "extractive",
+        "citations": [{"n": 1, "passage_id": "changsha-sti-plan-2021-2025:1a2b3c4d5e6f",
+                       "doc_id": "changsha-sti-plan-2021-2025", "doc_title": "长沙市“十四五”科技创新规划（2021—2025年）",
+                       "section": "二、 > （二）发展目标 > 表1", "text": "高新技术企业数(家)：2020年 4142；2025年目标 6000",
+                       "quote": "高新技术企业数(家)：2020年 4142；2025年目标 6000", "meta": {}}],
+        "related": [], "notices": [], "standalone_question": "到2025年高新技术企业数量目标是多少？"}]})
+
+    question: str
+    answer: str
+    answerable: bool = Field(description="False when the documents do not contain the answer (the text says so).")
+    mode: Literal["extractive", "llm"]
+    citations: list[CitationOut]
+    related: list[CitationOut] = Field(description="Nearest passages not cited: further reading.")
+    notices: list[str] = Field(description="Why the answer was refused, repaired or fell back.")
+    standalone_question: str = Field(description="The question as searched (follow-ups rewritten).")
+
+
+class HitOut(BaseModel):
+    passage_id: str
+    doc_id: str
+    doc_title: str
+    section: str
+    text: str
+    score: float
+    sources: dict[str, float] = Field(default_factory=dict, description="Each retriever's own score.")
+
+
+class SearchResponse(BaseModel):
+    hits: list[HitOut]
+
+
+class PassageOut(BaseModel):
+    passage_id: str
+    doc_id: str
+    doc_title: str
+    section: str
+    section_levels: list[str]
+    kind: str
+    order: int
+    text: str
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class PassageContext(BaseModel):
+    passage: PassageOut
+    previous: list[PassageOut] = Field(description="Passages just before it in the same document, in order.")
+    next: list[PassageOut] = Field(description="Passages just after it in the same document, in order.")
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    doc_id: str
+    title: str
+    passages: int
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+
+
+class Problem(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+# ---------------------------------------------------------------- OpenAI-compatible chat
+class ChatContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ChatContentPart] | None = None
+
+
+class ChatRequest(BaseModel):
+    """OpenAI chat-completions request; sampling parameters are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"model": "policy-assistant", "messages": [{"role": "user", "content": "长沙对高新技术企业有哪些培育措施？"}]},
+        {"model": "policy-assistant", "stream": True,
+         "messages": [{"role": "user", "content": "到2025年科技型中小企业目标是多少？"}]},
+    ]})
+
+    model: str = "policy-assistant"
+    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
+    stream: bool = False

@@ -1,0 +1,64 @@
+"""Run the app under uvicorn: pick the port, show index-build progress, print the URL."""
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from assistant.errors import ConfigError
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return True
+
+
+def pick_port(host: str, port: int, explicit: bool) -> int:
+    """The configured port; if it is busy and was not asked for explicitly, a free one."""
+    if port and _free(host, port):
+        return port
+    if port and explicit:
+        raise ConfigError(f"port {port} on {host} is already in use; choose another with --port or PA_PORT "
+                          "(or leave it unset to take a free port)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+    return f"http://{shown}:{port}"
+
+
+def run(settings: Settings, *, host: str, port: int, port_explicit: bool, workers: int = 1,
+        progress=None, log_level: str = "info") -> None:
+    from api.app import create_app
+
+    port = pick_port(host, port, port_explicit)
+    url = url_for(host, port)
+    print(f"政策助手 starting at {url}/ui  (API docs: {url}/docs, readiness: {url}/readyz)", file=sys.stderr, flush=True)
+    if workers > 1:
+        # each worker process loads the index; build it once, here, before they start
+        from assistant.core import Assistant
+
+        Assistant.build(settings, progress=progress)
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level, timeout_graceful_shutdown=10)
+        return
+    app = create_app(settings, progress=progress)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)

@@ -1,0 +1,86 @@
+"""The assistant behind the app: loaded (or built, on first run) in a background thread.
+
+`/healthz` answers while this loads; `/readyz` and every query endpoint answer 503 until it is ready.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from assistant.core import Assistant
+from assistant.errors import AssistantError, IndexNotReady, StoreUnavailable
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+class Service:
+    def __init__(self, settings: Settings, progress: Progress | None = None,
+                 assistant: Assistant | None = None):
+        self.settings = settings
+        self._progress_cb = progress
+        self._assistant = assistant
+        self.status = "ready" if assistant else "starting"  # starting | loading | building | ready | failed
+        self.error = ""
+        self.progress = (0, 0)
+        self.started = time.monotonic()
+        self.ready_seconds: float | None = 0.0 if assistant else None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._assistant is not None or self._thread is not None:
+            return
+        self.status = "loading"
+        self._thread = threading.Thread(target=self._load, name="pa-load-index", daemon=True)
+        self._thread.start()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.status = "building"
+        self.progress = (done, total)
+        if self._progress_cb:
+            self._progress_cb(done, total)
+
+    def _load(self) -> None:
+        try:
+            self._assistant = Assistant.from_settings(self.settings, progress=self._on_progress)
+        except AssistantError as exc:
+            self.status, self.error = "failed", str(exc)
+            log.error("the index could not be loaded: %s", exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - reported on /readyz, never raised into a request
+            self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            log.exception("the index could not be loaded")
+            return
+        self.ready_seconds = time.monotonic() - self.started
+        self.status = "ready"
+        log.info("index ready: %d passages (%.1f s)", self._assistant.info.passages, self.ready_seconds)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.status == "ready"
+
+    def get(self) -> Assistant:
+        """The loaded assistant, or IndexNotReady naming what is happening instead."""
+        if self._assistant is not None and self.status == "ready":
+            return self._assistant
+        if self.status == "failed":
+            raise IndexNotReady(f"the index could not be loaded: {self.error}")
+        if self.status == "building":
+            done, total = self.progress
+            raise IndexNotReady(f"the index is being built ({done}/{total} passages embedded); try again shortly")
+        raise IndexNotReady("the index is loading; try again shortly")
+
+    def check_store(self) -> None:
+        """In server mode, make sure the Chroma server still answers (raises StoreUnavailable)."""
+        if not self.settings.chroma_host or self._assistant is None:
+            return
+        try:
+            self._assistant.searcher.dense.collection.count()
+        except Exception as exc:  # noqa: BLE001 - any client failure means the store is unreachable
+            raise StoreUnavailable(
+                f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} does not answer: {exc}"
+            ) from exc

@@ -1,0 +1,1 @@
+"""Gradio chat UI, mounted by api.app at /ui."""

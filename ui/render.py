@@ -1,0 +1,75 @@
+"""HTML for the chat: answer text with notices, numbered citation cards with their context."""
+from __future__ import annotations
+
+import html
+import re
+
+from assistant.answer import Answer, Citation
+from assistant.core import Assistant
+
+NOTICE_TEXT = {
+    "refused": "未在文档中找到可靠依据，因此不作回答",
+}
+
+
+def _esc(s: str) -> str:
+    return html.escape(s, quote=True)
+
+
+def highlight(text: str, quote: str) -> str:
+    """The passage text, escaped, with the quoted span wrapped in <mark>."""
+    if quote and quote in text:
+        i = text.index(quote)
+        return _esc(text[:i]) + "<mark>" + _esc(quote) + "</mark>" + _esc(text[i + len(quote):])
+    return _esc(text)
+
+
+def _context(assistant: Assistant | None, c: Citation) -> str:
+    if assistant is None:
+        return ""
+    before, after = assistant.neighbours(c.passage_id, 1)
+    if not before and not after:
+        return ""
+    rows = [f'<p class="pa-ctx-p"><span class="pa-ctx-sec">{_esc(p.section_path)}</span><br>{_esc(p.text)}</p>'
+            for p in before]
+    rows.append(f'<p class="pa-ctx-p pa-ctx-self">{_esc(c.text)}</p>')
+    rows += [f'<p class="pa-ctx-p"><span class="pa-ctx-sec">{_esc(p.section_path)}</span><br>{_esc(p.text)}</p>'
+             for p in after]
+    return f'<details class="pa-ctx"><summary>上下文</summary>{"".join(rows)}</details>'
+
+
+def citation_card(c: Citation, assistant: Assistant | None = None, label: str | None = None) -> str:
+    num = label if label is not None else f"[{c.n}]"
+    meta = " · ".join(_esc(str(c.meta[k])) for k in ("doc_number", "issued") if c.meta.get(k))
+    return (
+        f'<div class="pa-card" data-passage-id="{_esc(c.passage_id)}">'
+        f'<div class="pa-card-head"><span class="pa-num">{_esc(num)}</span> '
+        f'<span class="pa-doc">{_esc(c.doc_title)}</span>{f" <span class=pa-meta>{meta}</span>" if meta else ""}</div>'
+        f'<div class="pa-sec">{_esc(c.section)}</div>'
+        f'<div class="pa-text">{highlight(c.text, c.quote)}</div>'
+        f"{_context(assistant, c)}</div>"
+    )
+
+
+def notices_html(answer: Answer) -> str:
+    items = []
+    for note in answer.notices:
+        key = note.split(":", 1)[0]
+        items.append(_esc(NOTICE_TEXT.get(key, note)))
+    return "".join(f'<div class="pa-notice">注意：{n}</div>' for n in items)
+
+
+def answer_markdown(answer: Answer, assistant: Assistant | None = None) -> str:
+    """The chat message for a finished answer: text, notices, citation cards (or related reading)."""
+    parts = [_esc(answer.answer).replace("\n", "<br>"), notices_html(answer)]
+    if answer.citations:
+        parts.append('<div class="pa-cards"><div class="pa-cards-title">引用段落</div>'
+                     + "".join(citation_card(c, assistant) for c in answer.citations) + "</div>")
+    elif answer.related:
+        parts.append('<div class="pa-cards pa-related"><div class="pa-cards-title">最接近的段落（仅供参考）</div>'
+                     + "".join(citation_card(c, assistant, "·") for c in answer.related[:3]) + "</div>")
+    return "\n".join(p for p in parts if p)
+
+
+def strip_html(s: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", s))
