@@ -31,9 +31,11 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 
 
 def create_app(settings: Settings | None = None, *, assistant: Assistant | None = None,
-               progress: Progress | None = None, ui: bool = True) -> FastAPI:
+               progress: Progress | None = None, ui: bool = True, refresh: bool = False) -> FastAPI:
+    """`refresh`: bring the index up to date with corpus/ before loading (single-process `serve`);
+    replicas started with `uvicorn --factory` only load what is there (built on first run)."""
     settings = settings or get_settings()
-    service = Service(settings, progress=progress, assistant=assistant)
+    service = Service(settings, progress=progress, assistant=assistant, refresh=refresh)
     metrics = Metrics()
 
     @asynccontextmanager

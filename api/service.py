@@ -19,8 +19,9 @@ Progress = Callable[[int, int], None]
 
 class Service:
     def __init__(self, settings: Settings, progress: Progress | None = None,
-                 assistant: Assistant | None = None):
+                 assistant: Assistant | None = None, refresh: bool = False):
         self.settings = settings
+        self.refresh = refresh  # bring the index up to date with corpus/ before loading it
         self._progress_cb = progress
         self._assistant = assistant
         self.status = "ready" if assistant else "starting"  # starting | loading | building | ready | failed
@@ -45,7 +46,15 @@ class Service:
 
     def _load(self) -> None:
         try:
+            if self.refresh:
+                report = Assistant.build(self.settings, progress=self._on_progress)
+                for err in report.errors:
+                    log.warning("skipped %s", err)
+                if report.status != "unchanged":
+                    log.info("index %s: %d passages (embedded %d, reused %d)", report.status, report.passages,
+                             report.embedded, report.reused)
             self._assistant = Assistant.from_settings(self.settings, progress=self._on_progress)
+            self._assistant.warm_up()
         except AssistantError as exc:
             self.status, self.error = "failed", str(exc)
             log.error("the index could not be loaded: %s", exc)

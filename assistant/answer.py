@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from retrieval.passage import Passage
 
@@ -51,3 +51,12 @@ class StreamEvent:
     citations: list[Citation] = field(default_factory=list)
     text: str = ""
     answer: Answer | None = None
+
+
+def replay(answer: Answer, chunk: int = 12) -> Iterator[StreamEvent]:
+    """Stream a finished answer: its citations, its text in small pieces, then the answer itself."""
+    yield StreamEvent("citations", citations=list(answer.citations))
+    text = answer.answer
+    for i in range(0, len(text), chunk):
+        yield StreamEvent("delta", text=text[i:i + chunk])
+    yield StreamEvent("answer", answer=answer)

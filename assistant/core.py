@@ -1,21 +1,24 @@
 """`Assistant`: open (or build) the index, then `ask` and `search`.
 
 ask(question, history):
-    standalone = followup.standalone(question, history)   # "科小呢？" -> "2025年科小数量目标是多少？"
-    result     = searcher.search(standalone)              # glossary + BM25 + vectors + fusion
-    answer     = answerer.answer(question, result.hits)   # quote + cite, or refuse
+    standalone = rewrite_query(question, history)          # "科小呢？" -> "2025年科小数量目标是多少？" (rules or LLM)
+    result     = searcher.search(standalone)               # glossary + BM25 + vectors + fusion
+    answer     = answerer.answer(question, result.hits)    # extractive: quote + cite, or refuse
+                                                           # llm: generate, post-check, else extractive
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol
 
-from assistant.answer import Answer, StreamEvent
+from assistant.answer import Answer, StreamEvent, replay  # noqa: F401 - replay re-exported
 from assistant.errors import IndexNotReady, InvalidQuery
 from assistant.extractive import ExtractiveAnswerer
-from assistant.followup import standalone
+from assistant.llm import LLMClient, OpenAIChat
+from assistant.llm_answer import LLMAnswerer
+from assistant.rewrite import rewrite_query
 from assistant.relevance import TermStats
 from assistant.settings import Settings, get_settings
 from retrieval.bm25 import BM25Retriever
@@ -29,6 +32,16 @@ from retrieval.store import PassageStore, make_client
 log = logging.getLogger(__name__)
 
 
+class Answerer(Protocol):
+    """Turns retrieved passages into an Answer: ExtractiveAnswerer (no model) or LLMAnswerer."""
+
+    mode: str
+
+    def answer(self, question: str, search_text: str, hits: list[Hit]) -> Answer: ...
+
+    def stream(self, question: str, search_text: str, hits: list[Hit]) -> Iterator[StreamEvent]: ...
+
+
 @dataclass
 class IndexInfo:
     collection: str
@@ -40,11 +53,12 @@ class IndexInfo:
 
 class Assistant:
     def __init__(self, settings: Settings, searcher: HybridSearcher, passages: list[Passage],
-                 answerer: ExtractiveAnswerer, glossary: Glossary, info: IndexInfo):
+                 answerer: Answerer, glossary: Glossary, info: IndexInfo, llm: LLMClient | None = None):
         self.settings = settings
         self.searcher = searcher
         self.passages = passages
         self.answerer = answerer
+        self.llm = llm
         self.glossary = glossary
         self.info = info
         self._by_id = {p.id: i for i, p in enumerate(passages)}
@@ -52,7 +66,7 @@ class Assistant:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, build: bool = True,
-                      embedder: Embedder | None = None,
+                      embedder: Embedder | None = None, llm: LLMClient | None = None,
                       progress: Callable[[int, int], None] | None = None) -> "Assistant":
         """Load the active index; build it first when there is none (and `build` is true)."""
         settings = settings or get_settings()
@@ -81,10 +95,13 @@ class Assistant:
         glossary = default_glossary()
         searcher = HybridSearcher(passages, bm25, VectorRetriever(active.collection, embedder), glossary,
                                   settings.fusion, settings.bm25_weight)
-        answerer = ExtractiveAnswerer(TermStats(passages))
+        extractive = ExtractiveAnswerer(TermStats(passages))
+        if llm is None and settings.llm_base_url:
+            llm = OpenAIChat.from_settings(settings)
+        answerer: Answerer = LLMAnswerer(llm, extractive) if llm is not None else extractive
         info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
                          len(passages), len({p.doc_id for p in passages}))
-        return cls(settings, searcher, passages, answerer, glossary, info)
+        return cls(settings, searcher, passages, answerer, glossary, info, llm)
 
     @staticmethod
     def build(settings: Settings | None = None, *, rebuild: bool = False,
@@ -126,7 +143,7 @@ class Assistant:
         started = time.perf_counter()
         question = self._check(question)
         history = self._history(history)
-        query = standalone(question, history, self.glossary)
+        query = rewrite_query(question, history, self.glossary, self.llm)
         result = self.searcher.search(query, self._k(top_k), filters)
         answer = self.answerer.answer(question, result.expansion.normalized, result.hits)
         answer.standalone_question = query
@@ -140,8 +157,18 @@ class Assistant:
         Validation and retrieval run before this returns, so a bad request raises here (and an HTTP
         edge can still answer 422) instead of failing in the middle of a stream.
         """
-        answer = self.ask(question, history, top_k, filters)
-        return replay(answer)
+        question = self._check(question)
+        history = self._history(history)
+        query = rewrite_query(question, history, self.glossary, self.llm)
+        result = self.searcher.search(query, self._k(top_k), filters)
+        return self._events(self.answerer.stream(question, result.expansion.normalized, result.hits), query)
+
+    @staticmethod
+    def _events(events: Iterator[StreamEvent], query: str) -> Iterator[StreamEvent]:
+        for ev in events:
+            if ev.type == "answer" and ev.answer is not None:
+                ev.answer.standalone_question = query
+            yield ev
 
     def _history(self, history: list[dict] | None) -> list[dict]:
         if not history:
@@ -152,6 +179,12 @@ class Assistant:
             raise InvalidQuery("history must be a list of {role: user|assistant|system, content: str} messages", "history")
         limit = self.settings.max_history_messages
         return history[-limit:] if limit else []
+
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise load lazily (jieba's POS model, the embedder's session)."""
+        t0 = time.perf_counter()
+        self.ask("长沙市科技创新规划的主要目标是什么？")
+        log.info("warm-up %.2f s", time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ browsing
     def passage(self, passage_id: str) -> Passage | None:
@@ -175,11 +208,3 @@ class Assistant:
         return list(docs.values())
 
 
-
-def replay(answer: Answer, chunk: int = 12) -> Iterator[StreamEvent]:
-    """Stream a finished answer: its citations, its text in small pieces, then the answer itself."""
-    yield StreamEvent("citations", citations=list(answer.citations))
-    text = answer.answer
-    for i in range(0, len(text), chunk):
-        yield StreamEvent("delta", text=text[i:i + chunk])
-    yield StreamEvent("answer", answer=answer)

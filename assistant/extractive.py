@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, Citation, replay
 from assistant.relevance import QueryTerms, TermStats, analyse, coverage, period_years, present_terms, provides, share
 from retrieval.passage import Hit
 from retrieval.text import split_sentences
@@ -143,6 +143,9 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(c)
         return self._compose(question, chosen, hits, english)
+
+    def stream(self, question: str, search_text: str, hits: list[Hit]):
+        return replay(self.answer(question, search_text, hits))
 
     def _compose(self, question: str, chosen: list[Candidate], hits: list[Hit], english: bool) -> Answer:
         cited: dict[str, tuple[Hit, list[str]]] = {}  # passage id -> (hit, its quoted sentences), in citation order

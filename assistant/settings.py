@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="Port of `serve`; if it is busy and not set explicitly, a free one is used.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest JSON request body accepted by /v1 endpoints (413 above).")
     model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
+    llm_timeout: float = Field(30.0, gt=0, le=600, description="Seconds one LLM answer may take, retries included.")
+    llm_max_tokens: int = Field(800, ge=16, le=8192, description="Longest LLM answer, in tokens.")
+    llm_temperature: float = Field(0.1, ge=0.0, le=2.0, description="LLM sampling temperature.")
+    llm_max_retries: int = Field(2, ge=0, le=5, description="Retries on 429 / 5xx / connection errors (with backoff).")
 
     @field_validator("fusion")
     @classmethod

@@ -94,5 +94,34 @@ def bench(
         out.write_text(text + "\n", encoding="utf-8")
 
 
+@app.command()
+def load(
+    url: Optional[str] = typer.Option(None, "--url", help="A running server; omitted: start one on the current index."),
+    endpoint: list[str] = typer.Option(["search", "ask"], "--endpoint", help="search and/or ask (repeatable)."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1000),
+    duration: float = typer.Option(30.0, "--duration", min=1.0, help="Seconds per endpoint."),
+    set_path: Path = typer.Option(DEFAULT_SET, "--set", help="Questions to send (cycled)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+):
+    """Concurrent HTTP load on /v1/search and /v1/ask: requests/s, p50/p95/p99, errors."""
+    from contextlib import nullcontext
+
+    from evals.load import run_load, serve
+
+    questions = [i.question for i in _load_set(set_path)]
+    results: dict = {}
+    with (nullcontext((url, None)) if url else serve()) as (base, ready_s):
+        if ready_s is not None:
+            results["server_ready_s"] = round(ready_s, 2)
+        for ep in endpoint:
+            results[ep] = run_load(base, ep, questions, concurrency, duration)
+            console.print(results[ep])
+    text = json.dumps(results, ensure_ascii=False, indent=2)
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+
+
 def main() -> None:
     app()

@@ -50,6 +50,7 @@ CSS = """
 .pa-ctx-self {opacity: 1; border-left: 3px solid var(--color-accent); padding-left: .4em}
 .pa-ctx-sec {font-size: .9em; color: var(--body-text-color-subdued)}
 .pa-notice {margin-top: .4em; font-size: .9em; color: #b45309}
+.pa-notice-detail {font-size: .85em; opacity: .8}
 #pa-examples button {white-space: normal; text-align: left}
 @media (max-width: 640px) { .pa-card {padding: .4em .5em} #pa-title h1 {font-size: 1.3em} }
 """

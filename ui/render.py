@@ -9,6 +9,8 @@ from assistant.core import Assistant
 
 NOTICE_TEXT = {
     "refused": "未在文档中找到可靠依据，因此不作回答",
+    "fallback": "语言模型的回答不可用或未通过核对，以下为原文摘录",
+    "repaired": "已删除语言模型回答中未通过核对的句子",
 }
 
 
@@ -54,8 +56,11 @@ def citation_card(c: Citation, assistant: Assistant | None = None, label: str | 
 def notices_html(answer: Answer) -> str:
     items = []
     for note in answer.notices:
-        key = note.split(":", 1)[0]
-        items.append(_esc(NOTICE_TEXT.get(key, note)))
+        key, _, detail = note.partition(":")
+        if key in NOTICE_TEXT:
+            items.append(f'{_esc(NOTICE_TEXT[key])}<span class="pa-notice-detail">（{_esc(detail.strip())}）</span>')
+        else:
+            items.append(_esc(note))
     return "".join(f'<div class="pa-notice">注意：{n}</div>' for n in items)
 
 
