@@ -5,9 +5,10 @@ import re
 
 from retrieval.glossary import Glossary
 from retrieval.text import cjk_ratio
+from retrieval.tokenize import tokenize
 
 _YEAR = re.compile(r"(?:19|20)\d\d(?:年)?")
-_LEAD = re.compile(r"^(那么|那|还有|另外|再问|and|what about|how about|also)\b[\s,，]*", re.IGNORECASE)
+_LEAD = re.compile(r"^(?:那么|那(?![里儿些个])|还有|另外|再问|(?:and|what about|how about|also)\b)[\s,，]*", re.IGNORECASE)
 _PRONOUN = re.compile(
     r"(这个|那个|这些|那些|这项|那项|这家|那家|^该(?!死)|^其(?!他|它|余|实|中|次)|^它|它们|上述|前面|刚才|这里|那里|这方面|\bthis\b|\bthat\b|\bthese\b|\bthose\b|\bit\b|\bits\b|\bthey\b|\bthere\b|\bthe same\b)",
     re.IGNORECASE,
@@ -16,9 +17,13 @@ _QWORDS = re.compile(r"(是多少|是什么|有哪些|有什么|怎么样|如何
 
 
 def _is_followup(q: str) -> bool:
+    if q.rstrip("？?").endswith("呢") or _LEAD.match(q) or _PRONOUN.search(q):
+        return True
     core = _QWORDS.sub("", q)
     short = len(core) <= 8 if cjk_ratio(q) >= 0.5 else len(core.split()) <= 4
-    return bool(short or q.rstrip("？?").endswith("呢") or _LEAD.match(q) or _PRONOUN.search(q))
+    # a short question with a subject of its own ("长沙市的房价是多少？") stands alone; "科小？" does not
+    words = {t for t in tokenize(core, search=False) if not re.fullmatch(r"[\d.]+年?", t)}
+    return short and len(words) <= 1
 
 
 def _substitute(prev: str, q: str, glossary: Glossary) -> str | None:

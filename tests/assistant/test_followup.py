@@ -111,3 +111,16 @@ def test_chain_mixing_pronoun_and_substitution(glossary):
     ]
     out = standalone("马栏山呢？", history, glossary)
     assert "马栏山" in out and "大科城" not in out
+
+
+@pytest.mark.parametrize("question", ["长沙市的房价是多少？", "深圳的人才政策有哪些？", "哪天印发？"])
+def test_short_question_with_its_own_subject_stands_alone(glossary, question):
+    history = [user("到2025年高新技术企业数量目标是多少？"), bot("……6000[1]")]
+    assert standalone(question, history, glossary) == question
+
+
+@pytest.mark.parametrize("question", ["那2020年有多少家？", "2020年多少？", "科小？"])
+def test_elliptical_question_carries_the_previous_subject(glossary, question):
+    history = [user("到2025年科技型中小企业数量目标是多少？"), bot("……5000[1]")]
+    out = standalone(question, history, glossary)
+    assert out != question and ("科技型中小企业" in out or "科小" in out)
