@@ -4,14 +4,11 @@ from __future__ import annotations
 import json
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Answer 413 when a request under `prefix` carries more than `max_bytes` of body.
 
-    Checked on the Content-Length header first, then while the body is read (chunked uploads).
+    Checked on the Content-Length header first; a body without one (chunked) is read here, up to the
+    limit, before the route sees it.
     """
 
     def __init__(self, app, max_bytes: int, prefix: str = "/v1/"):
@@ -30,29 +27,28 @@ class BodyLimit:
                     length = 0
                 if length > self.max_bytes:
                     return await self._reject(send, length)
+        # no (trustworthy) length: read the body here, up to the limit, then hand it on
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited_receive():
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge()
-            return message
+            if message["type"] != "http.request":
+                return  # client went away
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.max_bytes:
+                return await self._reject(send, seen)
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def buffered_receive():
+            if replay:
+                return replay.pop()
+            return await receive()
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._reject(send, seen)
+        await self.app(scope, buffered_receive, send)
 
     async def _reject(self, send, size: int) -> None:
         body = json.dumps({"detail": f"request body of {size} bytes is over the limit of {self.max_bytes} bytes "

@@ -25,16 +25,17 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+MOUNTS = ("/ui",)
+
+
 def route_label(scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if path:
-        return path
+    """The route template (/v1/passages/{passage_id}), the mount for the Gradio app, else 'unmatched'."""
     raw = scope.get("path", "")
-    for mount in ("/ui",):
+    for mount in MOUNTS:
         if raw == mount or raw.startswith(mount + "/"):
             return mount
-    return "unmatched"
+    path = getattr(scope.get("route"), "path", None)
+    return path or "unmatched"
 
 
 class MetricsMiddleware:

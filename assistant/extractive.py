@@ -14,7 +14,17 @@ import re
 from dataclasses import dataclass
 
 from assistant.answer import Answer, Citation, replay
-from assistant.relevance import QueryTerms, TermStats, analyse, coverage, period_years, present_terms, provides, share
+from assistant.relevance import (
+    QueryTerms,
+    TermStats,
+    analyse,
+    coverage,
+    period_years,
+    present_terms,
+    provides,
+    share,
+    specific_terms,
+)
 from retrieval.passage import Hit
 from retrieval.text import split_sentences
 
@@ -22,6 +32,7 @@ SENTENCE_POOL = 5  # passages whose sentences are candidates
 MAX_QUOTES = 3
 MAX_ANSWER_CHARS = 320
 LEAD_CHARS = 20
+_NUMBERED_TITLE = re.compile(r"^\s*\d{1,2}[.、．]\s*[^\d]*$")  # "2. 加强高新技术企业培育。" (a title, no figures)
 
 
 @dataclass
@@ -32,6 +43,7 @@ class Thresholds:
     min_dense: float = 0.80  # ... unless the vector match is at least this close
     runner_up: float = 0.85  # a further sentence is quoted if it scores this close to the best
     specific_ratio: float = 0.8  # a sentence with the asked year/figure must cover this share of the best match
+    specific_df_share: float = 0.2  # a term in more than this share of passages is not specific (长沙, 规划)
 
 
 @dataclass
@@ -49,7 +61,8 @@ def _sentences(text: str) -> list[str]:
     merged: list[str] = []
     carry = ""
     for i, s in enumerate(parts):
-        if len(s) < LEAD_CHARS and not re.search(r"\d", s) and i < len(parts) - 1:
+        is_lead = len(s) < LEAD_CHARS and (not re.search(r"\d", s) or _NUMBERED_TITLE.match(s))
+        if is_lead and i < len(parts) - 1:
             carry += s  # a lead title: keep it as context of the sentence after it
             continue
         merged.append(carry + s)
@@ -97,6 +110,18 @@ class ExtractiveAnswerer:
         out.sort(key=lambda c: (-c.score, c.hit_rank))
         return out
 
+    def on_topic(self, terms: QueryTerms, hits: list[Hit]) -> bool:
+        """At least one specific term of the question (not a corpus-wide word such as 长沙 or 规划)
+        occurs in the top passages. Off-topic questions (天气, 房价, 地铁) fail here even when the
+        embedder, which rates most pairs 0.8-0.9, finds the plan "similar"."""
+        specific = specific_terms(terms, self.stats, self.thresholds.specific_df_share)
+        if not specific:
+            return True
+        present: set[str] = set()
+        for h in hits[:3]:
+            present |= present_terms(terms, h.passage.index_text)
+        return bool(specific & present)
+
     def relevance(self, terms: QueryTerms, hits: list[Hit]) -> dict:
         """Features that decide answer vs refusal (also written to eval results)."""
         best = hits[0] if hits else None
@@ -115,6 +140,8 @@ class ExtractiveAnswerer:
             reason = "nothing retrieved"
         elif terms.unknown_names:
             reason = f"{'、'.join(terms.unknown_names)} is not mentioned in the documents"
+        elif not self.on_topic(terms, hits):
+            reason = "none of the question's specific terms occurs in the retrieved text"
         elif feats["coverage"] < th.min_coverage and feats["dense"] < th.min_dense:
             reason = "low relevance"
         else:

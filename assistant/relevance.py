@@ -93,6 +93,12 @@ def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
     return QueryTerms(weights, unknown, asked, years, numbers, latin)
 
 
+def specific_terms(terms: QueryTerms, stats: TermStats, max_df_share: float = 0.2) -> set[str]:
+    """The question's terms that are not everywhere in the corpus (长沙, 规划, 科技 are): what it is about."""
+    limit = max_df_share * stats.n
+    return {t for t in terms.weights if stats.df.get(t, 0) <= limit and not t.replace(".", "").isdigit()}
+
+
 def present_terms(terms: QueryTerms, text: str) -> set[str]:
     """The query terms that occur in text (as tokens, or as substrings for words jieba cuts otherwise)."""
     toks = set(tokenize(text))

@@ -96,7 +96,7 @@ class HybridSearcher:
     def search(self, query: str, k: int = 5, filters: dict[str, Any] | None = None,
                fusion: str | None = None) -> SearchResult:
         if not query or not query.strip():
-            raise InvalidQuery("the query is empty")
+            raise InvalidQuery("the query is empty", "query")
         flt = normalize_filters(filters)
         method = fusion or self.fusion
         expansion = self.glossary.expand(query.strip())

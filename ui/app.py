@@ -4,6 +4,7 @@ Handlers call the assistant in-process (the same one the API uses) through the a
 """
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any, Iterator
 
@@ -71,8 +72,11 @@ def staff_rows(assistant, query: str, top_k: int) -> list[list[Any]]:
     except AssistantError as exc:
         log.warning("staff panel search failed: %s", exc)
         return []
-    return [[i, round(h.score, 4), round(h.sources.get("bm25", 0.0), 4), round(h.sources.get("dense", 0.0), 4),
-             h.passage.section_path, h.passage.text[:160]] for i, h in enumerate(hits, 1)]
+    def src(h, name):  # blank when that retriever did not find the passage at all
+        return round(h.sources[name], 4) if h.sources.get(name) else ""
+
+    return [[i, round(h.score, 4), src(h, "bm25"), src(h, "dense"), h.passage.section_path, h.passage.text[:160]]
+            for i, h in enumerate(hits, 1)]
 
 
 def build_ui(service: Service) -> gr.Blocks:
@@ -91,7 +95,8 @@ def build_ui(service: Service) -> gr.Blocks:
             raise gr.Error(f"问题无法处理：{exc}") from exc
         except AssistantError as exc:
             raise gr.Error(f"出错了：{exc}") from exc
-        chat = chat + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        shown = html.escape(message)  # the user's text is shown as text, never as markup
+        chat = chat + [{"role": "user", "content": shown}, {"role": "assistant", "content": "…"}]
         streamed = ""
         final: Answer | None = None
         yield "", chat, conv, last, gr.update(), gr.update()

@@ -57,7 +57,9 @@ def notices_html(answer: Answer) -> str:
     items = []
     for note in answer.notices:
         key, _, detail = note.partition(":")
-        if key in NOTICE_TEXT:
+        if key in NOTICE_TEXT and not detail.strip():
+            items.append(_esc(NOTICE_TEXT[key]))
+        elif key in NOTICE_TEXT:
             items.append(f'{_esc(NOTICE_TEXT[key])}<span class="pa-notice-detail">（{_esc(detail.strip())}）</span>')
         else:
             items.append(_esc(note))

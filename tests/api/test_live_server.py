@@ -141,8 +141,14 @@ def test_root_redirects_to_the_ui(http):
     assert ui.status_code == 200
     assert ui.headers["content-type"].startswith("text/html")
     assert "<html" in ui.text.lower() and "gradio" in ui.text.lower()
-    # the UI is counted under one route label, not per asset path
-    assert _metric(http.get("/metrics").text, "pa_http_requests_total", route="/ui", method="GET", status="200") >= 1
+    assert http.get("/ui/config").status_code == 200  # the Gradio app itself answers under the mount
+
+
+def test_ui_requests_are_counted_under_ui_label(http):
+    assert http.get("/ui/").status_code == 200
+    text = http.get("/metrics").text
+    assert (_metric(text, "pa_http_requests_total", route="/ui", method="GET", status="200") or 0) >= 1
+    assert _metric(text, "pa_http_requests_total", route="/", method="GET", status="200") is None
 
 
 def test_docs_and_openapi(http):

@@ -89,4 +89,7 @@ def test_no_user_message_is_unprocessable(client):
     with pytest.raises(openai.UnprocessableEntityError) as info:
         client.chat.completions.create(model=MODEL, messages=[{"role": "system", "content": "只有系统提示"}])
     assert info.value.status_code == 422
-    assert info.value.body[0]["loc"] == ["body", "messages"]
+    body = info.value.body  # the parsed JSON error body
+    detail = body["detail"] if isinstance(body, dict) else body
+    assert detail[0]["loc"] == ["body", "messages"]
+    assert "user message" in detail[0]["msg"]
