@@ -32,8 +32,12 @@ def _fallback(base: Answer, reason: str) -> Answer:
     return base
 
 
-def _quote(text: str, claims: list[str]) -> str:
-    """The passage sentence closest to the sentences that cite it (verbatim), if any is close."""
+def _quote(passage, claims: list[str]) -> str:
+    """The passage sentence closest to the sentences that cite it (verbatim), if any is close.
+    A table row is quoted whole: its cells only make sense with the row header."""
+    text = passage.text
+    if passage.kind == "table_row":
+        return text
     best, score = "", 0.0
     for s in split_sentences(text):
         sc = max((overlap(c, s) for c in claims), default=0.0)
@@ -129,7 +133,7 @@ class LLMAnswerer:
         for c in result.kept:
             for n in set(c.marks):
                 citing.setdefault(n, []).append(c.text)
-        citations = [Citation.of(shown, given[n - 1].passage, _quote(given[n - 1].passage.text, citing[n]))
+        citations = [Citation.of(shown, given[n - 1].passage, _quote(given[n - 1].passage, citing[n]))
                      for n, shown in sorted(order.items(), key=lambda kv: kv[1])]
         cited_ids = {c.passage_id for c in citations}
         related = [Citation.of(0, h.passage) for h in hits if h.passage.id not in cited_ids]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.tokenize import tokenize
+from retrieval.tokenize import tokenize, tokenizer_signature
 
 
 class BM25Retriever:
@@ -48,7 +48,8 @@ class BM25Retriever:
         try:
             self._bm25.save(str(tmp), show_progress=False)
             (tmp / "ids.json").write_text(
-                json.dumps({"ids": self.ids, "fingerprint": self.fingerprint}, ensure_ascii=False), encoding="utf-8"
+                json.dumps({"ids": self.ids, "fingerprint": self.fingerprint, "tokenizer": tokenizer_signature()},
+                           ensure_ascii=False), encoding="utf-8"
             )
             if path.exists():
                 shutil.rmtree(path)
@@ -64,8 +65,8 @@ class BM25Retriever:
 
         try:
             info = json.loads((path / "ids.json").read_text(encoding="utf-8"))
-            if info.get("fingerprint") != fingerprint:
-                return None
+            if info.get("fingerprint") != fingerprint or info.get("tokenizer") != tokenizer_signature():
+                return None  # other passages, or tokens cut another way (new stopwords / user dictionary)
             retriever = bm25s.BM25.load(str(path), show_progress=False)
         except (OSError, ValueError, KeyError):
             return None

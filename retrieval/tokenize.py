@@ -1,6 +1,7 @@
 """jieba tokens for BM25 and term matching, with a user dictionary of policy terms."""
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -13,7 +14,7 @@ STOPWORDS = frozenset(
     它 它们 这些 那些 这个 那个 关于 方面 情况 问题 具体 主要 相关 有关 进行 开展 怎么样 能 会 可以 要 需要 应该
     规划 本规划 哪几 几个 哪几个 几条 哪几条 几项 哪几项 几大 一共 总共 分别 是不是 要不要 能不能 有没有 什么样 哪一年
     时候 什么时候 开始 提出 提到 打算 比如 例如 这类 里面 那边 这边 方面 提及 说 讲 谈 指 指的是 主要是 都 还 又 再
-    由谁 谁 哪个 哪家 哪里 哪儿 为什么 怎么办 呢 么 得 地 着 过 给 让 被 能否 是否是 规划里 规划中
+    由谁 谁 哪个 哪家 哪里 哪儿 为什么 怎么办 数量 数目 呢 么 得 地 着 过 给 让 被 能否 是否是 规划里 规划中
     a an the of to in on for and or is are was were be been by with as at from what which who whom whose how
     much many does do did can could should would will shall may might this that these those it its about into
     please tell me us our we you your there their they any some
@@ -31,6 +32,14 @@ def _jieba():
     tk.initialize()
     tk.load_userdict(str(files("retrieval") / "data" / "userdict.txt"))
     return tk
+
+
+@lru_cache(maxsize=1)
+def tokenizer_signature() -> str:
+    """Changes when tokens would be cut differently: the stopwords or the user dictionary."""
+    h = hashlib.sha1(" ".join(sorted(STOPWORDS)).encode("utf-8"))
+    h.update((files("retrieval") / "data" / "userdict.txt").read_bytes())
+    return h.hexdigest()[:16]
 
 
 def prepare(text: str) -> str:

@@ -82,7 +82,7 @@ def n_6000(given) -> int:
 
 @pytest.fixture(scope="module")
 def n_para(given) -> int:
-    return next(n for n, t in enumerate(given, 1) if "达到6000家以上" in t)
+    return next(n for n, t in enumerate(given, 1) if "科技型中小企业数(家)" in t)
 
 
 def chat_chunks(resp) -> list[dict]:
@@ -201,16 +201,16 @@ def test_chat_stream_appends_the_corrected_answer(client, server, n_6000):
 
 def test_chat_stream_renumbered_citations_are_corrected(client, server, n_para):
     assert n_para != 1
-    scripted = f"力争“十四五”末，长沙市高新技术企业数量达到6000家以上[{n_para}]。"
+    scripted = f"科技型中小企业2025年目标为5000家[{n_para}]。"
     server.push(Reply(content=scripted, chunk_size=5))
     chunks = chat_chunks(client.post("/v1/chat/completions", json={
         "model": "policy-assistant", "stream": True, "messages": [{"role": "user", "content": Q_TARGET}]}))
     content = chat_content(chunks)
-    shown = "力争“十四五”末，长沙市高新技术企业数量达到6000家以上[1]。"
+    shown = "科技型中小企业2025年目标为5000家[1]。"
     assert content.startswith(scripted + "\n\n" + CORRECTED + "\n" + shown + "\n\n" + SOURCES_HEADER + "\n[1] ")
     final = chunks[-1]
     assert final["mode"] == "llm" and final["notices"] == []
-    assert len(final["citations"]) == 1 and "达到6000家以上" in final["citations"][0]["text"]
+    assert len(final["citations"]) == 1 and "科技型中小企业数(家)" in final["citations"][0]["text"]
 
 
 def test_chat_stream_fallback_carries_the_extractive_citations(client, server):
