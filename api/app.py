@@ -31,11 +31,15 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 
 
 def create_app(settings: Settings | None = None, *, assistant: Assistant | None = None,
-               progress: Progress | None = None, ui: bool = True, refresh: bool = False) -> FastAPI:
+               progress: Progress | None = None, ui: bool = True, refresh: bool = False,
+               load_now: bool = False) -> FastAPI:
     """`refresh`: bring the index up to date with corpus/ before loading (single-process `serve`);
-    replicas started with `uvicorn --factory` only load what is there (built on first run)."""
+    replicas started with `uvicorn --factory` only load what is there (built on first run).
+    `load_now`: start loading the index right away, while the UI is built, instead of at startup."""
     settings = settings or get_settings()
     service = Service(settings, progress=progress, assistant=assistant, refresh=refresh)
+    if load_now:
+        service.start()
     metrics = Metrics()
 
     @asynccontextmanager

@@ -60,5 +60,5 @@ def run(settings: Settings, *, host: str, port: int, port_explicit: bool, worker
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level, timeout_graceful_shutdown=10)
         return
-    app = create_app(settings, progress=progress, refresh=True)
+    app = create_app(settings, progress=progress, refresh=True, load_now=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)

@@ -21,7 +21,7 @@ class Service:
     def __init__(self, settings: Settings, progress: Progress | None = None,
                  assistant: Assistant | None = None, refresh: bool = False):
         self.settings = settings
-        self.refresh = refresh  # bring the index up to date with corpus/ before loading it
+        self.refresh = refresh  # after loading, bring the index up to date with corpus/ (and swap it in)
         self._progress_cb = progress
         self._assistant = assistant
         self.status = "ready" if assistant else "starting"  # starting | loading | building | ready | failed
@@ -46,13 +46,6 @@ class Service:
 
     def _load(self) -> None:
         try:
-            if self.refresh:
-                report = Assistant.build(self.settings, progress=self._on_progress)
-                for err in report.errors:
-                    log.warning("skipped %s", err)
-                if report.status != "unchanged":
-                    log.info("index %s: %d passages (embedded %d, reused %d)", report.status, report.passages,
-                             report.embedded, report.reused)
             self._assistant = Assistant.from_settings(self.settings, progress=self._on_progress)
             self._assistant.warm_up()
         except AssistantError as exc:
@@ -66,6 +59,25 @@ class Service:
         self.ready_seconds = time.monotonic() - self.started
         self.status = "ready"
         log.info("index ready: %d passages (%.1f s)", self._assistant.info.passages, self.ready_seconds)
+        if self.refresh:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        """Bring the index up to date with corpus/ while the loaded one serves; swap when a new one is built."""
+        try:
+            report = Assistant.build(self.settings)
+            for err in report.errors:
+                log.warning("skipped %s", err)
+            if report.status == "unchanged":
+                return
+            fresh = Assistant.from_settings(self.settings, build=False)
+            fresh.warm_up()
+        except Exception as exc:  # noqa: BLE001 - the loaded index keeps serving
+            log.error("refreshing the index from the corpus failed; the loaded index keeps serving: %s", exc)
+            return
+        self._assistant = fresh
+        log.info("index refreshed: %d passages (embedded %d, reused %d)", report.passages, report.embedded,
+                 report.reused)
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:

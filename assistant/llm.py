@@ -10,8 +10,6 @@ import logging
 import time
 from typing import Iterator, Protocol
 
-import openai
-
 from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
@@ -34,6 +32,8 @@ class LLMClient(Protocol):
 
 
 def _classify(exc: Exception, timeout: float) -> LLMError:
+    import openai
+
     if isinstance(exc, openai.APITimeoutError):
         return LLMError("timeout", f"the LLM endpoint did not answer within {timeout:g} s")
     if isinstance(exc, openai.APIConnectionError):
@@ -64,6 +64,8 @@ class OpenAIChat:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.max_retries = max_retries
+        import openai  # imported here: the extractive-only service never pays for it
+
         # the client's own retries are off: ours share one deadline
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0)
 
