@@ -11,14 +11,18 @@ class BodyLimit:
     limit, before the route sees it.
     """
 
-    def __init__(self, app, max_bytes: int, prefix: str = "/v1/"):
+    def __init__(self, app, max_bytes: int, prefix: str = "/v1/", overrides: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
         self.prefix = prefix
+        self.overrides = overrides or {}  # exact path -> its own limit (uploads)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             return await self.app(scope, receive, send)
+        limit = self.overrides.get(scope["path"].rstrip("/"), self.max_bytes)
+        if limit != self.max_bytes:
+            return await BodyLimit(self.app, limit)(scope, receive, send)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FilterValue = str | list[str]
+FilterValue = str | list[str] | bool
 
 
 class Message(BaseModel):
@@ -28,7 +28,9 @@ class AskRequest(BaseModel):
                                    description="Earlier turns, oldest first; used to understand follow-ups.")
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default PA_TOP_K).")
     filters: dict[str, FilterValue] | None = Field(
-        None, description="Metadata filters: doc_id, kind, issuer, region, status, doc_number (value or list).",
+        None, description="Metadata filters: doc_id, kind, issuer, region, status, doc_number (value or list); "
+                          "issued_from / issued_to (YYYY-MM-DD); include_inactive (true: also repealed or expired "
+                          "documents, which are left out by default).",
         examples=[{"kind": "table_row"}])
 
 
@@ -146,3 +148,14 @@ class ChatRequest(BaseModel):
     model: str = "policy-assistant"
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
+
+
+class LibraryChange(BaseModel):
+    doc_id: str
+    title: str
+    action: Literal["added", "updated", "removed"]
+    file: str = Field(description="The file's name in the corpus directory.")
+    guessed: list[str] = Field(default_factory=list, description="Metadata fields detected from the text, not given.")
+    passages: int = Field(description="Passages in the index after the change.")
+    embedded: int = Field(description="Passages that had to be embedded (new or changed).")
+    seconds: float

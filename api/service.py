@@ -79,6 +79,13 @@ class Service:
         log.info("index refreshed: %d passages (embedded %d, reused %d)", report.passages, report.embedded,
                  report.reused)
 
+    def reload(self) -> None:
+        """Load the (new) active index and swap it in; the old one serves until then."""
+        fresh = Assistant.from_settings(self.settings, build=False, llm=getattr(self._assistant, "llm", None))
+        fresh.warm_up()
+        self._assistant = fresh
+        self.status = "ready"
+
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:
             self._thread.join(timeout)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -123,6 +124,89 @@ def search(
         return
     for i, h in enumerate(hits, 1):
         out.print(f"[bold]{i}.[/] ({h.score:.3f}) {h.passage.section_path}\n    {h.passage.text}")
+
+
+docs_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                       help="The policy library: add, list and remove documents (incremental index updates).")
+app.add_typer(docs_app, name="docs")
+
+
+def _load_meta(path: Optional[Path]) -> dict | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        _fail(AssistantError(f"--meta {path}: cannot read metadata: {exc}"))
+    if not isinstance(data, dict):
+        _fail(AssistantError(f"--meta {path}: metadata must be an object of fields (title, issuer, doc_number, …)"))
+    return data
+
+
+@docs_app.command("add")
+def docs_add(
+    paths: list[Path] = typer.Argument(..., help="Files to add (.txt .md .html .docx .pdf); a changed file is updated."),
+    meta: Optional[Path] = typer.Option(None, "--meta", help="Metadata (JSON or YAML) for the one file given."),
+):
+    """Copy documents into corpus/ and index them (only new or changed passages are embedded)."""
+    from assistant.library import add_documents
+
+    try:
+        result = _with_bar(lambda bar: add_documents(get_settings(), paths, _load_meta(meta), progress=bar))
+    except AssistantError as exc:
+        _fail(exc)
+    for d in result.documents:
+        guessed = d.meta.get("guessed")
+        err.print(f"{'updated' if d.replaced else 'added'} {d.doc_id}: {d.title} ({d.file})"
+                  + (f" — guessed from the text: {guessed}" if guessed else ""))
+    r = result.build
+    err.print(f"index {r.status}: {r.passages} passages from {r.documents} documents; embedded {r.embedded}, "
+              f"reused {r.reused}; {result.seconds:.1f}s")
+
+
+@docs_app.command("list")
+def docs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """The indexed documents with their metadata and passage counts."""
+    from assistant.library import list_documents
+
+    try:
+        docs = list_documents(get_settings())
+    except AssistantError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        return
+    for d in docs:
+        extra = " · ".join(str(d[k]) for k in ("doc_number", "issuer", "issued", "status", "expires") if d.get(k))
+        out.print(f"[bold]{d['doc_id']}[/]  {d['title']}  ({d['passages']} passages){'  ' + extra if extra else ''}")
+
+
+@docs_app.command("remove")
+def docs_remove(doc_id: str = typer.Argument(..., help="The doc_id shown by `docs list`.")):
+    """Remove a document from corpus/ (kept in corpus/.removed/) and from the index."""
+    from assistant.library import remove_document
+
+    try:
+        result = remove_document(get_settings(), doc_id)
+    except AssistantError as exc:
+        _fail(exc)
+    r = result.build
+    err.print(f"removed {doc_id}; index {r.status}: {r.passages} passages from {r.documents} documents; "
+              f"{result.seconds:.1f}s")
+
+
+def _with_bar(fn):
+    bar = _BuildBar()
+    try:
+        return fn(bar)
+    finally:
+        bar.close()
 
 
 @app.command()

@@ -28,8 +28,21 @@ from retrieval.index import BuildReport, bm25_dir, build_index
 from retrieval.passage import Hit, Passage
 from retrieval.search import HybridSearcher, VectorRetriever
 from retrieval.store import PassageStore, make_client
+from retrieval.validity import validity_note
 
 log = logging.getLogger(__name__)
+
+
+def flag_validity(answer: Answer) -> None:
+    """Say so when a cited document is repealed, expired, amended or has an expiry date."""
+    seen: set[str] = set()
+    for c in answer.citations:
+        if c.doc_id in seen:
+            continue
+        seen.add(c.doc_id)
+        note = validity_note(c.doc_title, c.meta)
+        if note and note not in answer.notices:
+            answer.notices.append(note)
 
 
 class Answerer(Protocol):
@@ -147,6 +160,7 @@ class Assistant:
         result = self.searcher.search(query, self._k(top_k), filters)
         answer = self.answerer.answer(question, result.expansion.normalized, result.hits)
         answer.standalone_question = query
+        flag_validity(answer)
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer
 
@@ -168,6 +182,7 @@ class Assistant:
         for ev in events:
             if ev.type == "answer" and ev.answer is not None:
                 ev.answer.standalone_question = query
+                flag_validity(ev.answer)
             yield ev
 
     def _history(self, history: list[dict] | None) -> list[dict]:

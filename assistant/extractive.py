@@ -86,6 +86,15 @@ def _topic(question: str) -> str:
     return q[:60]
 
 
+def _source_phrase(passages) -> str:
+    """根据规划 / 根据《某某办法》 / 根据相关文件: where the quoted sentences come from."""
+    docs = {p.doc_id: p for p in passages}
+    if len(docs) > 1:
+        return "根据相关文件"
+    p = next(iter(docs.values()))
+    return "根据规划" if p.meta.get("doc_type") == "plan" else f"根据《{p.doc_title}》"
+
+
 class ExtractiveAnswerer:
     mode = "extractive"
 
@@ -189,7 +198,7 @@ class ExtractiveAnswerer:
             text = f"According to the plan (quoted in the original Chinese): {body}"
         else:
             body = "".join(f"{s}[{n}]" for s, n in parts)
-            text = f"根据规划：{body}"
+            text = f"{_source_phrase([hit.passage for hit, _ in cited.values()])}：{body}"
         return Answer(question=question, answer=text, answerable=True, mode=self.mode,
                       citations=citations, related=related)
 

@@ -1,7 +1,8 @@
 """Hybrid search: glossary expansion -> BM25 and vector retrievers -> fusion -> filters."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -13,35 +14,60 @@ from retrieval.fusion import Ranking, fuse
 from retrieval.glossary import Expansion, Glossary
 from retrieval.passage import Hit, Passage
 from retrieval.text import cjk_ratio
+from retrieval.validity import is_active
 
 FILTER_KEYS = ("doc_id", "kind", "issuer", "region", "status", "doc_number")
+RANGE_KEYS = ("issued_from", "issued_to")  # ISO dates, inclusive
+FLAG_KEYS = ("include_inactive",)  # repealed / expired documents are left out unless this is true
+ALL_FILTER_KEYS = FILTER_KEYS + RANGE_KEYS + FLAG_KEYS
 CANDIDATES = 50
 
 
-def normalize_filters(filters: dict[str, Any] | None) -> dict[str, list[str]]:
-    if not filters:
-        return {}
-    out: dict[str, list[str]] = {}
-    for key, value in filters.items():
-        if key not in FILTER_KEYS:
-            raise InvalidQuery(f"unknown filter {key!r}; allowed: {', '.join(FILTER_KEYS)}", "filters")
-        values = value if isinstance(value, (list, tuple)) else [value]
-        if not values or not all(isinstance(v, str) and v for v in values):
-            raise InvalidQuery(f"filter {key!r} needs a non-empty string or list of strings", "filters")
-        out[key] = list(values)
+@dataclass
+class Filters:
+    equal: dict[str, list[str]] = field(default_factory=dict)
+    issued_from: str | None = None
+    issued_to: str | None = None
+    include_inactive: bool = False
+
+    def matches(self, p: Passage, today: date) -> bool:
+        for key, allowed in self.equal.items():
+            value = getattr(p, key, None) if key in {"doc_id", "kind"} else p.meta.get(key)
+            if value not in allowed:
+                return False
+        issued = str(p.meta.get("issued", "") or "")[:10]
+        if self.issued_from and not (issued and issued >= self.issued_from):
+            return False
+        if self.issued_to and not (issued and issued <= self.issued_to):
+            return False
+        return self.include_inactive or is_active(p.meta, today)
+
+
+def normalize_filters(filters: dict[str, Any] | None) -> Filters:
+    out = Filters()
+    for key, value in (filters or {}).items():
+        if key not in ALL_FILTER_KEYS:
+            raise InvalidQuery(f"unknown filter {key!r}; allowed: {', '.join(ALL_FILTER_KEYS)}", "filters")
+        if key in FLAG_KEYS:
+            if not isinstance(value, bool):
+                raise InvalidQuery(f"filter {key!r} must be true or false, not {value!r}", "filters")
+            out.include_inactive = value
+        elif key in RANGE_KEYS:
+            try:
+                iso = date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                raise InvalidQuery(f"filter {key!r}={value!r} is not a date; expected YYYY-MM-DD", "filters") from None
+            setattr(out, key, iso)
+        else:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if not values or not all(isinstance(v, str) and v for v in values):
+                raise InvalidQuery(f"filter {key!r} needs a non-empty string or list of strings", "filters")
+            out.equal[key] = list(values)
     return out
 
 
-def _matches(p: Passage, filters: dict[str, list[str]]) -> bool:
-    for key, allowed in filters.items():
-        value = getattr(p, key, None) if key in {"doc_id", "kind"} else p.meta.get(key)
-        if value not in allowed:
-            return False
-    return True
-
-
-def _chroma_where(filters: dict[str, list[str]]) -> dict[str, Any] | None:
-    clauses = [{k: {"$in": v}} for k, v in filters.items()]
+def _chroma_where(filters: Filters) -> dict[str, Any] | None:
+    clauses = [{k: {"$in": v}} for k, v in filters.equal.items()]
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -98,6 +124,7 @@ class HybridSearcher:
         if not query or not query.strip():
             raise InvalidQuery("the query is empty", "query")
         flt = normalize_filters(filters)
+        today = date.today()
         method = fusion or self.fusion
         expansion = self.glossary.expand(query.strip())
         text = expansion.text
@@ -110,13 +137,14 @@ class HybridSearcher:
                 if scores[i] <= 0 or len(ranking) >= CANDIDATES:
                     break
                 pid = self.bm25.ids[i]
-                if pid in self.passages and (not flt or _matches(self.passages[pid], flt)):
+                if pid in self.passages and flt.matches(self.passages[pid], today):
                     ranking.append((pid, float(scores[i])))
             rankings["bm25"] = ranking
         if method != "bm25":
             n = min(CANDIDATES, len(self.passages))
             rankings["dense"] = [
-                (pid, s) for pid, s in self.dense.search(text, n, _chroma_where(flt)) if pid in self.passages
+                (pid, s) for pid, s in self.dense.search(text, n, _chroma_where(flt))
+                if pid in self.passages and flt.matches(self.passages[pid], today)
             ]
         fused = fuse(method, rankings, self.weights_for(query))
         lookup = {name: dict(r) for name, r in rankings.items()}

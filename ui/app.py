@@ -14,6 +14,7 @@ from api.service import Service
 from assistant.answer import Answer
 from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
 from assistant.feedback import record_feedback
+from ui.docs_tab import docs_tab
 from ui.render import answer_markdown
 
 log = logging.getLogger(__name__)
@@ -134,31 +135,35 @@ def build_ui(service: Service) -> gr.Blocks:
     with gr.Blocks(title="政策助手 · 长沙科技创新政策问答", fill_width=False) as demo:
         gr.Markdown("# 政策助手\n长沙市“十四五”科技创新规划及相关政策问答。每个回答都附有可展开上下文的引用段落；"
                     "文档中没有的内容会直接说明。", elem_id="pa-title")
-        conv = gr.State([])
-        last = gr.State(None)
-        chatbot = gr.Chatbot(label="对话", height=520, elem_id="pa-chat", buttons=["copy"],
-                             feedback_options=None, placeholder="请在下方输入问题，或点击示例问题。")
-        with gr.Row(equal_height=True):
-            msg = gr.Textbox(placeholder="例如：到2025年高新技术企业数量目标是多少？", show_label=False, scale=5,
-                             max_length=settings.max_question_chars, elem_id="pa-input", submit_btn=False)
-            send = gr.Button("发送", variant="primary", scale=1, min_width=80, elem_id="pa-send")
-            reset = gr.Button("新对话", scale=1, min_width=80, elem_id="pa-clear")
-        with gr.Accordion("示例问题", open=True, elem_id="pa-examples"):
-            example_buttons = []
-            for group, questions in EXAMPLES.items():
-                gr.Markdown(f"**{group}**")
+        with gr.Tab("问答", id="chat", elem_id="pa-tab-chat"):
+            conv = gr.State([])
+            last = gr.State(None)
+            chatbot = gr.Chatbot(label="对话", height=520, elem_id="pa-chat", buttons=["copy"],
+                                 feedback_options=None, placeholder="请在下方输入问题，或点击示例问题。")
+            with gr.Row(equal_height=True):
+                msg = gr.Textbox(placeholder="例如：到2025年高新技术企业数量目标是多少？", show_label=False, scale=5,
+                                 max_length=settings.max_question_chars, elem_id="pa-input", submit_btn=False)
+                send = gr.Button("发送", variant="primary", scale=1, min_width=80, elem_id="pa-send")
+                reset = gr.Button("新对话", scale=1, min_width=80, elem_id="pa-clear")
+            with gr.Accordion("示例问题", open=True, elem_id="pa-examples"):
+                example_buttons = []
+                for group, questions in EXAMPLES.items():
+                    gr.Markdown(f"**{group}**")
+                    with gr.Row():
+                        for q in questions:
+                            example_buttons.append((gr.Button(q, size="sm", min_width=160), q))
+            with gr.Accordion("反馈", open=False, elem_id="pa-feedback"):
+                comment = gr.Textbox(label="意见（可选）", lines=2, max_length=2000)
                 with gr.Row():
-                    for q in questions:
-                        example_buttons.append((gr.Button(q, size="sm", min_width=160), q))
-        with gr.Accordion("反馈", open=False, elem_id="pa-feedback"):
-            comment = gr.Textbox(label="意见（可选）", lines=2, max_length=2000)
-            with gr.Row():
-                up = gr.Button("👍 有帮助", elem_id="pa-up", min_width=100)
-                down = gr.Button("👎 没帮助", elem_id="pa-down", min_width=100)
-        with gr.Accordion("工作人员面板：上一问题的检索结果", open=False, elem_id="pa-staff"):
-            staff_info = gr.Markdown("")
-            staff = gr.Dataframe(headers=STAFF_COLUMNS, value=[], interactive=False, wrap=True,
-                                 elem_id="pa-staff-table")
+                    up = gr.Button("👍 有帮助", elem_id="pa-up", min_width=100)
+                    down = gr.Button("👎 没帮助", elem_id="pa-down", min_width=100)
+            with gr.Accordion("工作人员面板：上一问题的检索结果", open=False, elem_id="pa-staff"):
+                staff_info = gr.Markdown("")
+                staff = gr.Dataframe(headers=STAFF_COLUMNS, value=[], interactive=False, wrap=True,
+                                     elem_id="pa-staff-table")
+
+        with gr.Tab("文档", id="docs", elem_id="pa-tab-docs"):
+            docs_load, docs_outputs = docs_tab(service)
 
         outputs = [msg, chatbot, conv, last, staff, staff_info]
         inputs = [msg, chatbot, conv, last]
@@ -169,4 +174,5 @@ def build_ui(service: Service) -> gr.Blocks:
             button.click(lambda q=q: q, None, msg).then(respond, inputs, outputs)
         up.click(lambda c, s: feedback("up", c, s), [comment, last], comment)
         down.click(lambda c, s: feedback("down", c, s), [comment, last], comment)
+        demo.load(docs_load, None, docs_outputs)
     return demo

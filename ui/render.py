@@ -11,6 +11,7 @@ NOTICE_TEXT = {
     "refused": "未在文档中找到可靠依据，因此不作回答",
     "fallback": "语言模型的回答不可用或未通过核对，以下为原文摘录",
     "repaired": "已删除语言模型回答中未通过核对的句子",
+    "validity": "文件效力",
 }
 
 
@@ -42,7 +43,14 @@ def _context(assistant: Assistant | None, c: Citation) -> str:
 
 def citation_card(c: Citation, assistant: Assistant | None = None, label: str | None = None) -> str:
     num = label if label is not None else f"[{c.n}]"
-    meta = " · ".join(_esc(str(c.meta[k])) for k in ("doc_number", "issued") if c.meta.get(k))
+    parts = [str(c.meta[k]) for k in ("doc_number", "issued") if c.meta.get(k)]
+    if c.meta.get("page"):
+        parts.append(f"第{c.meta['page']}页")
+    if c.meta.get("status"):
+        parts.append(str(c.meta["status"]))
+    if c.meta.get("expires"):
+        parts.append(f"有效期至{c.meta['expires']}")
+    meta = " · ".join(_esc(x) for x in parts)
     return (
         f'<div class="pa-card" data-passage-id="{_esc(c.passage_id)}">'
         f'<div class="pa-card-head"><span class="pa-num">{_esc(num)}</span> '

@@ -1,0 +1,214 @@
+"""The policy library: add, list and remove documents, keeping corpus/ and the index consistent.
+
+    add_documents(settings, [path], meta)   # validate -> copy into corpus/ (atomic rename) -> incremental build
+    remove_document(settings, doc_id)       # move its files out of corpus/ -> incremental build
+    list_documents(settings)                # the documents of the active index, with metadata and counts
+
+Every build is atomic (a new Chroma collection, then one pointer switch), and these steps hold a lock
+on the data directory, so a crash (kill -9) at any point leaves the index as it was before or after.
+A file that cannot be read is rejected before anything changes.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from assistant.errors import DocumentError, InvalidQuery
+from assistant.settings import Settings
+from retrieval.documents import META_SUFFIXES, load_document
+from retrieval.index import BuildReport
+
+Progress = Callable[[int, int], None]
+TRASH = ".removed"
+
+
+@dataclass
+class AddedDocument:
+    doc_id: str
+    title: str
+    file: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    replaced: bool = False
+
+
+@dataclass
+class LibraryResult:
+    documents: list[AddedDocument]
+    build: BuildReport
+    seconds: float
+
+
+@contextmanager
+def library_lock(settings: Settings) -> Iterator[None]:
+    """One writer at a time per data directory (several processes or API requests)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / ".library.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def safe_name(name: str) -> str:
+    """A file name of our own making: letters (any script), digits, . _ - only; never a path."""
+    base = Path(str(name).replace("\\", "/")).name
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"[^\w.\-]+", "_", stem, flags=re.UNICODE).strip("._") or "document"
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()
+    return f"{stem[:80]}.{suffix}" if suffix else stem[:80]
+
+
+def _sidecars(path: Path) -> list[Path]:
+    out = []
+    for suffix in META_SUFFIXES:
+        for candidate in (path.with_name(path.name + suffix), path.with_name(path.stem + suffix)):
+            if candidate.exists() and candidate not in out:
+                out.append(candidate)
+    return out
+
+
+def _atomic_copy(src: Path, dest: Path) -> None:
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")  # hidden: never read as a document
+    shutil.copyfile(src, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, dest)
+
+
+def _atomic_write(dest: Path, text: str) -> None:
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, dest)
+
+
+def _indexed_files(settings: Settings) -> dict[str, list[Path]]:
+    """doc_id -> the files (document and sidecars) in corpus/ that make it."""
+    from retrieval.documents import iter_corpus
+
+    docs, _errors = iter_corpus(settings.corpus_dir)
+    return {d.doc_id: [Path(d.path), *_sidecars(Path(d.path))] for d in docs}
+
+
+def _build(settings: Settings, progress: Progress | None) -> BuildReport:
+    from assistant.core import Assistant
+
+    return Assistant.build(settings, progress=progress)
+
+
+def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | None = None,
+                  names: list[str] | None = None, progress: Progress | None = None) -> LibraryResult:
+    """Add (or replace) documents. `meta` overrides the sidecar/guessed metadata (for one file only);
+    `names`: the file names to store them under (uploads), else the files' own names."""
+    started = time.perf_counter()
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InvalidQuery("no files given", "files")
+    if meta and len(paths) > 1:
+        raise InvalidQuery("metadata can be given for one file at a time", "meta")
+    corpus = settings.corpus_dir
+    corpus.mkdir(parents=True, exist_ok=True)
+    plans = []
+    for i, src in enumerate(paths):
+        if not src.is_file():
+            raise DocumentError(str(src), "no such file")
+        name = safe_name(names[i] if names else src.name)
+        dest = corpus / name
+        # validate first: read it where it is, with the metadata it will have
+        sidecar_text = None
+        merged: dict[str, Any] = {}
+        for sc in _sidecars(src):
+            if sc.name.endswith(".json"):
+                try:
+                    merged.update(json.loads(sc.read_text(encoding="utf-8-sig")))
+                except (OSError, ValueError) as exc:
+                    raise DocumentError(str(sc), f"metadata is not valid JSON: {exc}") from exc
+            else:
+                import yaml
+
+                try:
+                    merged.update(yaml.safe_load(sc.read_text(encoding="utf-8-sig")) or {})
+                except (OSError, yaml.YAMLError) as exc:
+                    raise DocumentError(str(sc), f"metadata is not valid YAML: {exc}") from exc
+        if meta:
+            merged.update(meta)
+        staging = Path(tempfile.mkdtemp(prefix="pa-add-"))  # outside corpus/: never seen by a build
+        try:
+            probe = staging / name
+            shutil.copyfile(src, probe)
+            if merged:
+                sidecar_text = json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                                           for k, v in merged.items()}, ensure_ascii=False, indent=2)
+                (staging / f"{name}.meta.json").write_text(sidecar_text, encoding="utf-8")
+            doc = load_document(probe)  # DocumentError: nothing has changed
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        plans.append((src, dest, sidecar_text, doc))
+
+    with library_lock(settings):
+        existing = _indexed_files(settings)
+        added = []
+        for src, dest, sidecar_text, doc in plans:
+            replaced = doc.doc_id in existing
+            for old in existing.get(doc.doc_id, []):  # an update may come under another file name
+                if old.resolve() != dest.resolve() and old.name != f"{dest.name}.meta.json":
+                    _retire(settings, old)
+            _atomic_copy(src, dest)
+            for stale in _sidecars(dest):
+                if sidecar_text is None or stale.name != f"{dest.name}.meta.json":
+                    _retire(settings, stale)
+            if sidecar_text is not None:
+                _atomic_write(corpus / f"{dest.name}.meta.json", sidecar_text)
+            added.append(AddedDocument(doc.doc_id, doc.title, dest.name, dict(doc.meta), replaced))
+        report = _build(settings, progress)
+    return LibraryResult(added, report, time.perf_counter() - started)
+
+
+def _retire(settings: Settings, path: Path) -> None:
+    """Move a file out of corpus/ (kept under corpus/.removed/, which is never indexed)."""
+    trash = settings.corpus_dir / TRASH
+    trash.mkdir(exist_ok=True)
+    target = trash / f".{time.strftime('%Y%m%d%H%M%S')}-{path.name}"  # hidden: skipped by the corpus reader
+    os.replace(path, target)
+
+
+def remove_document(settings: Settings, doc_id: str, progress: Progress | None = None) -> LibraryResult:
+    started = time.perf_counter()
+    with library_lock(settings):
+        existing = _indexed_files(settings)
+        if doc_id not in existing:
+            known = ", ".join(sorted(existing)) or "none"
+            raise InvalidQuery(f"no document with doc_id {doc_id!r} in {settings.corpus_dir}; known: {known}", "doc_id")
+        if len(existing) == 1:
+            raise InvalidQuery(f"{doc_id!r} is the only document; the index cannot be empty", "doc_id")
+        files = existing[doc_id]
+        for f in files:
+            _retire(settings, f)
+        report = _build(settings, progress)
+    return LibraryResult([AddedDocument(doc_id, "", files[0].name)], report, time.perf_counter() - started)
+
+
+def list_documents(settings: Settings) -> list[dict[str, Any]]:
+    """The documents of the active index: doc_id, title, passage count and metadata."""
+    from retrieval.store import PassageStore, make_client
+
+    store = PassageStore(make_client(settings), settings.collection_prefix)
+    active = store.active()
+    passages, _ = store.read_all(active.collection)
+    docs: dict[str, dict[str, Any]] = {}
+    for p in passages:
+        d = docs.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.doc_title, "passages": 0,
+                                       **{k: v for k, v in p.meta.items() if k != "page"}})
+        d["passages"] += 1
+    return sorted(docs.values(), key=lambda d: d["doc_id"])
