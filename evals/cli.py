@@ -123,5 +123,21 @@ def load(
         out.write_text(text + "\n", encoding="utf-8")
 
 
+@app.command("library-bench")
+def library_bench(
+    passages: int = typer.Option(2000, "--passages", min=50, help="Size of the generated corpus."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+):
+    """Index throughput (passages/s) on a generated corpus: cold, incremental, one `docs add`."""
+    from evals.library_bench import run_library_bench
+
+    result = run_library_bench(passages)
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+
+
 def main() -> None:
     app()
