@@ -7,6 +7,7 @@ active collection), writes a fresh collection, checks it, and only then switches
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 import time
@@ -45,7 +46,9 @@ class BuildReport:
 def fingerprint(passages: list[Passage], embedder_name: str) -> str:
     h = hashlib.sha1(embedder_name.encode())
     for p in sorted(passages, key=lambda p: p.id):
-        h.update(f"{p.id}\x1f{p.content_hash}\x1e".encode())
+        # metadata too: a sidecar's new status or expiry, or a passage's page, must reach the index
+        meta = json.dumps(p.meta, sort_keys=True, ensure_ascii=False, default=str)
+        h.update(f"{p.id}\x1f{p.content_hash}\x1f{meta}\x1e".encode())
     return h.hexdigest()
 
 
