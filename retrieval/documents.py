@@ -1,16 +1,56 @@
-"""Documents in corpus/: their text and metadata (from a sidecar `<name>.meta.json`)."""
+"""Documents in corpus/: their text (retrieval.readers) and metadata (retrieval.metadata).
+
+Formats: .txt, .md, .html/.htm, .docx, .pdf. The content must match the name (a PDF saved as `.docx`
+is reported, not guessed at). Metadata comes from a sidecar (`<name>.meta.json` / `.meta.yaml` /
+`.meta.yml`, or `<stem>.meta.*`); what it lacks is guessed from the text and listed in
+`meta["guessed"]`. `iter_corpus` never raises for a bad file: each one becomes a DocumentError in the
+returned list, with its reason.
+"""
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from assistant.errors import DocumentError
+from retrieval import metadata as _metadata
+from retrieval.readers import (
+    KIND_NAMES,
+    READERS,
+    DocxReader,
+    Extracted,
+    HtmlReader,
+    MarkdownReader,
+    PdfReader,
+    Reader,
+    TextReader,
+    extract,
+    is_legacy_office,
+    sniff,
+)
 
 log = logging.getLogger(__name__)
+
+META_SUFFIXES = _metadata.SIDECAR_SUFFIXES  # (".meta.json", ".meta.yaml", ".meta.yml")
+SKIP_PREFIXES = (".", "~$")  # hidden files, Word's lock files
+
+__all__ = [
+    "META_SUFFIXES",
+    "READERS",
+    "Document",
+    "DocxReader",
+    "Extracted",
+    "HtmlReader",
+    "MarkdownReader",
+    "PdfReader",
+    "Reader",
+    "TextReader",
+    "iter_corpus",
+    "load_document",
+    "sniff",
+]
 
 
 @dataclass
@@ -22,31 +62,6 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-class Reader(Protocol):
-    suffixes: tuple[str, ...]
-
-    def read(self, path: Path) -> str: ...
-
-
-class TextReader:
-    """Plain text and Markdown (UTF-8, with or without BOM; GB18030 as a fallback)."""
-
-    suffixes = (".txt", ".md")
-
-    def read(self, path: Path) -> str:
-        raw = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-        raise DocumentError(str(path), "not valid UTF-8 or GB18030 text")
-
-
-READERS: list[Reader] = [TextReader()]
-META_SUFFIXES = (".meta.json",)
-
-
 def _reader_for(path: Path) -> Reader | None:
     for reader in READERS:
         if path.suffix.lower() in reader.suffixes:
@@ -54,68 +69,104 @@ def _reader_for(path: Path) -> Reader | None:
     return None
 
 
-def _sidecar(path: Path) -> Path | None:
-    for candidate in (path.with_name(path.stem + ".meta.json"), path.with_name(path.name + ".meta.json")):
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def _slug(stem: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")
+    slug = re.sub(r"[^\w.-]+", "-", stem).strip("-._")  # letters of any script: 创新券管理办法 stays
     return slug or "doc"
 
 
+def _check_content(path: Path, reader: Reader) -> None:
+    """DocumentError when the bytes are not what the name says (a PDF named .docx…)."""
+    kinds = getattr(reader, "kinds", None)
+    if not kinds:
+        return  # a custom reader that did not say what it accepts
+    try:
+        kind = sniff(path)
+    except OSError as exc:
+        raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    if kind in kinds:
+        return
+    suffix = path.suffix.lower()
+    if kind == "unknown" and is_legacy_office(path):
+        raise DocumentError(str(path), f"the content is an old binary Office file (.doc/.xls, OLE2) but the name ends "
+                                       f"in {suffix}: save it as .docx (or PDF) first")
+    if kind == "unknown":
+        if "text" in kinds or "html" in kinds:
+            raise DocumentError(str(path), f"the content is not text (binary data) but the name ends in {suffix}")
+        return  # a damaged PDF/.docx: the reader says what is wrong with it
+    raise DocumentError(str(path), f"the content is {KIND_NAMES[kind]} but the name ends in {suffix}")
+
+
 def load_document(path: Path) -> Document:
+    path = Path(path)
     reader = _reader_for(path)
     if reader is None:
         allowed = ", ".join(s for r in READERS for s in r.suffixes)
-        raise DocumentError(str(path), f"unsupported file type {path.suffix!r} (supported: {allowed})")
-    meta: dict[str, Any] = {}
-    sidecar = _sidecar(path)
-    if sidecar is not None:
-        try:
-            meta = json.loads(sidecar.read_text(encoding="utf-8-sig"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DocumentError(str(sidecar), f"metadata is not valid JSON: {exc}") from exc
-        if not isinstance(meta, dict):
-            raise DocumentError(str(sidecar), "metadata must be a JSON object")
+        hint = {".doc": "; save it as .docx first", ".wps": "; save it as .docx first",
+                ".xls": "; tables belong in a .docx or .html document", ".xlsx": "; tables belong in a .docx or .html document",
+                ".ofd": "; export it as PDF first"}.get(path.suffix.lower(), "")
+        raise DocumentError(str(path), f"unsupported file type {path.suffix or '(no extension)'!r} "
+                                       f"(supported: {allowed}){hint}")
+    sidecar = _metadata.find_sidecar(path)
+    known = _metadata.read_sidecar(sidecar) if sidecar is not None else {}
+    _check_content(path, reader)
     try:
-        text = reader.read(path)
+        got: Extracted = extract(reader, path)
+    except DocumentError:
+        raise
     except OSError as exc:
-        raise DocumentError(str(path), f"cannot read: {exc}") from exc
+        raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    except Exception as exc:  # a reader's library failed in a way it did not foresee
+        log.debug("reader %r failed on %s", reader, path, exc_info=True)
+        raise DocumentError(str(path), f"could not be read ({type(exc).__name__}: {exc})") from exc
+    text = got.text
     if not text.strip():
         raise DocumentError(str(path), "the document is empty")
+    meta, guessed = _metadata.detect(text, known, title_hint=got.title, hints=got.hints)
+    if not meta.get("title"):
+        meta["title"] = path.stem
+        guessed.append("title")
+    if guessed:
+        meta[_metadata.GUESSED_KEY] = ",".join(guessed)
     doc_id = str(meta.pop("doc_id", None) or _slug(path.stem))
-    title = str(meta.pop("title", None) or _guess_title(text) or path.stem)
+    title = str(meta.pop("title"))
     return Document(doc_id=doc_id, title=title, text=text, path=str(path), meta=meta)
 
 
 def _guess_title(text: str) -> str | None:
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
-            return line[:80]
-    return None
+    """The title the metadata detector would guess from the text (kept for callers of the old helper)."""
+    fields, _ = _metadata.detect(text)
+    return fields.get("title")
+
+
+def _skipped(path: Path) -> bool:
+    name = path.name
+    return name.startswith(SKIP_PREFIXES) or name.lower().endswith(META_SUFFIXES)
 
 
 def iter_corpus(corpus_dir: Path) -> tuple[list[Document], list[DocumentError]]:
     """Every readable document under corpus_dir; unreadable ones are reported, not fatal."""
+    corpus_dir = Path(corpus_dir)
     docs: list[Document] = []
     errors: list[DocumentError] = []
     if not corpus_dir.is_dir():
         raise DocumentError(str(corpus_dir), "corpus directory does not exist")
     for path in sorted(corpus_dir.rglob("*")):
-        if not path.is_file() or path.name.startswith(".") or path.name.endswith(META_SUFFIXES):
+        if any(part.startswith(".") for part in path.relative_to(corpus_dir).parts[:-1]):
+            continue  # inside a hidden directory (.git, .cache…)
+        if not path.is_file() or _skipped(path):
             continue
         try:
             docs.append(load_document(path))
         except DocumentError as exc:
             log.warning("skipped %s", exc)
             errors.append(exc)
+        except Exception as exc:  # never let one file stop the corpus
+            log.warning("skipped %s: unexpected %s", path, type(exc).__name__, exc_info=True)
+            errors.append(DocumentError(str(path), f"could not be read ({type(exc).__name__}: {exc})"))
     seen: set[str] = set()
     for doc in docs:
         if doc.doc_id in seen:
             errors.append(DocumentError(doc.path, f"duplicate doc_id {doc.doc_id!r}"))
         seen.add(doc.doc_id)
-    return [d for d in docs if d.path not in {e.path for e in errors}], errors
+    bad = {e.path for e in errors}
+    return [d for d in docs if d.path not in bad], errors

@@ -1,0 +1,498 @@
+"""Document metadata: a sidecar file when there is one, guesses from the document's header and footer
+for what it does not say.
+
+Sidecars (next to the document; the first form is preferred, one sidecar per document):
+    <filename>.meta.json | <filename>.meta.yaml | <filename>.meta.yml      e.g. 办法.docx.meta.yaml
+    <stem>.meta.json     | <stem>.meta.yaml     | <stem>.meta.yml          e.g. 办法.meta.json
+
+Fields: doc_id, title, issuer, doc_number (文号), issued, effective, expires (ISO dates YYYY-MM-DD),
+region, status (free text: 现行有效 / 已废止 / 已修订 / 失效 …), source_url, and any other scalar key
+(e.g. period, doc_type), kept as it is. A key given as null in a sidecar means "none": it is neither
+stored nor guessed.
+
+`detect(text)` guesses, from the first ~40 lines and the last ~15 lines (and the clauses that say when
+the document takes effect / expires): title, doc_number (brackets normalised to 〔〕), issued,
+effective, expires (`有效期至…` or `有效期N年` counted from effective or issued) and issuer; status only
+when a label says it (`有效性：现行有效`, e.g. in a web page's info box). The names of
+the guessed fields go into `meta["guessed"]` as a comma-separated string ("title,doc_number,issued"),
+so the UI/CLI can say which values are guesses. Sidecar values always win over guesses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import DocumentError
+
+log = logging.getLogger(__name__)
+
+KNOWN_FIELDS = ("doc_id", "title", "issuer", "doc_number", "issued", "effective", "expires", "region", "status",
+                "source_url")
+DATE_FIELDS = ("issued", "effective", "expires")
+GUESSABLE = ("title", "issuer", "doc_number", "issued", "effective", "expires", "status")  # status: labelled only
+SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
+GUESSED_KEY = "guessed"
+HEADER_LINES = 40
+FOOTER_LINES = 15
+
+# ----------------------------------------------------------------------------- sidecars
+
+
+def sidecar_candidates(path: Path) -> list[Path]:
+    path = Path(path)
+    names = [path.name + s for s in SIDECAR_SUFFIXES] + [path.stem + s for s in SIDECAR_SUFFIXES]
+    seen: list[Path] = []
+    for n in names:
+        p = path.with_name(n)
+        if p not in seen:
+            seen.append(p)
+    return seen
+
+
+def find_sidecar(path: Path) -> Path | None:
+    """The document's sidecar, None without one; DocumentError when several would apply."""
+    found = [p for p in sidecar_candidates(path) if p.is_file()]
+    if len(found) > 1:
+        raise DocumentError(str(path), "several metadata files apply to this document ("
+                            + ", ".join(p.name for p in found) + "): keep one")
+    return found[0] if found else None
+
+
+def read_sidecar(sidecar: Path) -> dict[str, Any]:
+    """Parse (JSON or YAML by suffix) and normalise a sidecar; DocumentError naming the file otherwise."""
+    sidecar = Path(sidecar)
+    try:
+        raw_text = sidecar.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(str(sidecar), f"metadata is not UTF-8 text: {exc}") from exc
+    except OSError as exc:
+        raise DocumentError(str(sidecar), f"cannot read the metadata file: {exc.strerror or exc}") from exc
+    if sidecar.name.lower().endswith(".json"):
+        try:
+            data = json.loads(raw_text)
+        except json.JSONDecodeError as exc:
+            raise DocumentError(str(sidecar), f"metadata is not valid JSON: {exc}") from exc
+        kind = "a JSON object"
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(raw_text)
+        except yaml.YAMLError as exc:
+            raise DocumentError(str(sidecar), f"metadata is not valid YAML: {exc}") from exc
+        if data is None:
+            data = {}
+        kind = "a YAML mapping (key: value lines)"
+    if not isinstance(data, dict):
+        raise DocumentError(str(sidecar), f"metadata must be {kind}, not {type(data).__name__}")
+    return normalize_meta(data, str(sidecar))
+
+
+def iso_date(value: Any, field: str, source: str) -> str:
+    """A date field as YYYY-MM-DD (a YAML date, or a string in that form); DocumentError otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    raise DocumentError(source, f"metadata field {field!r} has the value {value!r}, which is not a date in the "
+                                f"format YYYY-MM-DD (e.g. 2023-05-10)")
+
+
+def normalize_meta(data: Mapping[Any, Any], source: str) -> dict[str, Any]:
+    """Keys as strings, dates as ISO strings, values scalar (a list of scalars is joined with "、").
+
+    A null value is kept as None (meaning "none: do not guess it"); `guessed` is reserved."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        key = str(key).strip()
+        if not key:
+            continue
+        if key == GUESSED_KEY:
+            log.warning("%s: %r is set by the loader; the value in the metadata file is ignored", source, key)
+            continue
+        if value is None:
+            out[key] = None
+            continue
+        if key in DATE_FIELDS:
+            out[key] = iso_date(value, key, source)
+            continue
+        if isinstance(value, (dt.date, dt.datetime)):
+            out[key] = iso_date(value, key, source)
+        elif isinstance(value, (list, tuple)):
+            if not all(isinstance(v, (str, int, float, bool, dt.date)) for v in value):
+                raise DocumentError(source, f"metadata field {key!r} must be a single value or a list of values")
+            out[key] = "、".join(v.isoformat() if isinstance(v, dt.date) else str(v) for v in value)
+        elif isinstance(value, dict):
+            raise DocumentError(source, f"metadata field {key!r} must be a single value, not a mapping")
+        elif isinstance(value, (bool, int, float)):
+            out[key] = str(value) if key in KNOWN_FIELDS else value
+        else:
+            out[key] = str(value).strip()
+    for key in ("doc_id", "title"):
+        if key in out and out[key] is not None and not str(out[key]).strip():
+            raise DocumentError(source, f"metadata field {key!r} is empty")
+    return out
+
+
+# ----------------------------------------------------------------------------- patterns
+
+_CN_YEAR_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "0": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
+                   "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_SMALL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+_AR_DATE = r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+_CN_DATE = r"[〇○零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日"
+DATE = rf"(?:{_AR_DATE}|{_CN_DATE})"
+DATE_RE = re.compile(DATE)
+# in a labelled field (成文日期：2023-05-10) the numeric forms count too
+_NUM_DATE = r"(?:19|20)\d{2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,2}"
+ANY_DATE = rf"(?:{DATE}|{_NUM_DATE})"
+
+_OPEN, _CLOSE = r"[〔\[【(（{［]", r"[〕\]】)）}］]"
+DOCNO = rf"[\u4e00-\u9fffA-Za-z]{{1,14}}\s*{_OPEN}\s*(?:19|20)\d{{2}}\s*{_CLOSE}\s*第?\s*\d{{1,5}}\s*号"
+_DOCNO_PARTS = re.compile(rf"([\u4e00-\u9fffA-Za-z]{{1,14}})\s*{_OPEN}\s*((?:19|20)\d{{2}})\s*{_CLOSE}\s*(第?)\s*(\d{{1,5}})\s*号")
+_DOCNO_LABEL = r"(?:发文字号|发文文号|发文号|文号|文件编号|文件字号)"
+_LABEL_PREFIX = re.compile(r"^[\u4e00-\u9fff]{2,6}\s*[:：]\s*")
+
+_TITLE_END = (r"(?:通知|办法|规定|规划|方案|意见|细则|措施|决定|条例|指引|计划|纲要|公告|通告|批复|复函|函|政策|"
+              r"指南|规则|要点|目录|清单|标准|规程|制度|章程|公报|报告|通报|决议|命令|令|纪要|规范|导则|实施意见)")
+_QUALIFIER = (r"[（(]\s*(?:试行|暂行|修订|修订稿|修正|征求意见稿|送审稿|草案|讨论稿|"
+              r"(?:19|20)\d{2}\s*[—–\-－~至]+\s*(?:19|20)\d{2}\s*年?|(?:19|20)\d{2}\s*年?\s*(?:修订|修正|版)?)\s*[)）]")
+_TITLE_LIKE = re.compile(rf"{_TITLE_END}\s*[》”]?\s*(?:{_QUALIFIER}\s*)*$")
+_QUALIFIER_LINE = re.compile(rf"^\s*(?:{_QUALIFIER}\s*)+$")
+_ORGAN = re.compile(r"(?:人民政府|政府|办公厅|办公室|委员会|管委会|总局|局|厅|委|部|院|中心|协会|联合会|党委|署|办|"
+                    r"工作领导小组|领导小组|小组|银行|法院|检察院)$")
+_STOP_HEADING = re.compile(r"^(?:第[一二三四五六七八九十百零\d]+[章条节]|[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）])")
+_MARKERS = re.compile(r"^(?:特急|加急|平急|特提|绝密|机密|秘密|★|签发人|份号|密级|紧急程度|索引号|主题分类|主题词|"
+                      r"公开方式|公开属性|信息来源|来源|发布时间|发布日期|成文日期|发文机关|发布机构|访问量|浏览次数|字号)")
+_ENUM_CLAUSE = re.compile(r"^第[一二三四五六七八九十百零\d]+条")
+
+_EFFECT_VERB = r"(?:正式)?(?:施行|实施|执行|生效|试行)"
+_EFFECTIVE_RE = re.compile(rf"(?:自|从|于)?\s*({DATE})\s*(?:起|开始)\s*{_EFFECT_VERB}|(?:自|从)\s*({DATE})\s*{_EFFECT_VERB}")
+_EFFECTIVE_ON_ISSUE = re.compile(rf"自\s*(?:印发|发布|公布|颁布|发文|签发|下发)\s*之日起\s*{_EFFECT_VERB}")
+_THIS_DOC = re.compile(r"本(?:办法|规定|细则|方案|通知|意见|措施|规划|政策|条例|决定|指引|计划|规则|制度|实施细则|"
+                       r"若干措施|实施意见|文件|公告|通告|指南|纲要)")
+_EXPIRES_AT = re.compile(rf"有效期[^。；;\n]{{0,40}}?(?:至|到|截至|截止(?:到|于)?)\s*({DATE})")
+_VALID_FROM = re.compile(rf"有效期\s*(?:为|是)?\s*(?:自|从)?\s*({DATE})\s*(?:起)?\s*(?:至|到)")
+_VALID_YEARS = re.compile(r"有效期\s*(?:为|是|暂定为?)?\s*(\d{1,2}|[一二两三四五六七八九十]{1,2})\s*(?:年|周年)")
+
+_LABELLED = {
+    "doc_number": re.compile(rf"{_DOCNO_LABEL}\s*[:：]\s*({DOCNO})"),
+    "issued": re.compile(rf"(?:成文日期|发文日期|印发日期|签发日期|公布日期|发布日期|发布时间)\s*[:：]\s*({ANY_DATE})"),
+    "effective": re.compile(rf"(?:生效日期|施行日期|实施日期|生效时间|实施时间)\s*[:：]\s*({ANY_DATE})"),
+    "expires": re.compile(rf"(?:失效日期|废止日期|有效期至|截止日期)\s*[:：]?\s*({ANY_DATE})"),
+    "issuer": re.compile(r"(?:发文机关|发布机构|发文单位|发布单位|制发机关|发文机构|(?<![\u4e00-\u9fff])来源)\s*[:：]\s*"
+                         r"([\u4e00-\u9fff（）()、]{2,40}?)(?=\s|$|[|｜,，;；]|发文|成文|发布|索引|主题|文号|生效|有效|公开)"),
+    "status": re.compile(r"(?:有效性|时效性|效力状态|效力级别|文件状态|状态)\s*[:：]\s*"
+                         r"(现行有效|已废止|已修订|已修改|部分失效|已失效|失效|废止|有效)"),
+}
+
+
+def _nfkc(s: str) -> str:
+    return unicodedata.normalize("NFKC", s)
+
+
+def _cn_small(s: str) -> int | None:
+    """十 -> 10, 十二 -> 12, 二十 -> 20, 三十一 -> 31, 五 -> 5."""
+    if not s:
+        return None
+    if "十" in s:
+        left, _, right = s.partition("十")
+        tens = _CN_SMALL.get(left, None) if left else 1
+        ones = _CN_SMALL.get(right, None) if right else 0
+        if tens is None or ones is None:
+            return None
+        return tens * 10 + ones
+    return _CN_SMALL.get(s) if len(s) == 1 else None
+
+
+def parse_date(text: str) -> str | None:
+    """`2023年5月10日` / `二〇二三年五月十日` / `2023-05-10` / `2023/5/10` -> "2023-05-10"; None if not a date."""
+    s = re.sub(r"\s+", "", _nfkc(text))
+    m = re.fullmatch(r"((?:19|20)\d{2})(?:年(\d{1,2})月(\d{1,2})日|[-/.](\d{1,2})[-/.](\d{1,2}))", s)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2) or m.group(4)), int(m.group(3) or m.group(5))
+    else:
+        m = re.fullmatch(r"([〇○零一二三四五六七八九O0]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日", s)
+        if not m:
+            return None
+        y = int("".join(str(_CN_YEAR_DIGITS[c]) for c in m.group(1)))
+        mo, d = _cn_small(m.group(2)), _cn_small(m.group(3))
+        if mo is None or d is None:
+            return None
+    try:
+        return dt.date(y, mo, d).isoformat()
+    except ValueError:
+        return None
+
+
+def normalize_doc_number(text: str) -> str | None:
+    """`湘政办发[2022]5号` -> `湘政办发〔2022〕5号` (brackets normalised, spaces dropped)."""
+    m = _DOCNO_PARTS.search(_nfkc(text))
+    if not m:
+        return None
+    return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}{m.group(4)}号"
+
+
+def add_years(iso: str, years: int) -> str:
+    """The last day of a period of `years` years starting on iso (2023-06-01 + 3 -> 2026-05-31)."""
+    start = dt.date.fromisoformat(iso)
+    try:
+        end = start.replace(year=start.year + years)
+    except ValueError:  # 29 February
+        end = start.replace(year=start.year + years, day=28) + dt.timedelta(days=1)
+    return (end - dt.timedelta(days=1)).isoformat()
+
+
+def looks_like_organ(text: str) -> bool:
+    """`测试市科学技术局`, `测试市人民政府办公厅`: the name of an issuing body (and nothing else)."""
+    return _organ(text) is not None
+
+
+def _organ(text: str) -> str | None:
+    """An issuing body's name (or several, space-separated -> joined with 、), else None."""
+    parts = [p for p in re.split(r"[\s　]+", text.strip()) if p]
+    if not parts or any(not (2 <= len(p) <= 30 and _ORGAN.search(p) and re.fullmatch(r"[\u4e00-\u9fff（）()]+", p))
+                        for p in parts):
+        return None
+    return "、".join(parts)
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+def detect_labelled(text: str) -> dict[str, str]:
+    """Fields written with a label anywhere in text: 发文字号：… 成文日期：… 发文机关：… 有效性：…"""
+    flat = _nfkc(text)
+    found: dict[str, str] = {}
+    for field_name, rx in _LABELLED.items():
+        m = rx.search(flat)
+        if not m:
+            continue
+        value = m.group(1)
+        if field_name == "doc_number":
+            value = normalize_doc_number(value)
+        elif field_name in DATE_FIELDS:
+            value = parse_date(value)
+        elif field_name == "issuer":
+            value = _organ(value)
+        if value:
+            found[field_name] = value
+    return found
+
+
+def _lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").split("\n")
+            if ln.strip()]
+
+
+def _standalone_date(line: str) -> tuple[str, bool] | None:
+    """(iso, is_print_date) when the line is a date on its own (`2023年5月10日`, `2023年5月10日印发`,
+    `（2023年5月10日市人民政府第5次常务会议通过）`)."""
+    s = re.sub(r"\s+", "", _nfkc(line))
+    m = re.fullmatch(rf"[(（]?({DATE})(印发|发布|公布|制定|成文|签发)?[)）]?", s)
+    if m:
+        iso = parse_date(m.group(1))
+        return (iso, m.group(2) == "印发") if iso else None
+    m = re.fullmatch(rf"[(（]({DATE})[^()（）]{{0,40}}(?:通过|审议|发布|印发|公布)[)）]", s)
+    if m and (iso := parse_date(m.group(1))):
+        return iso, False
+    return None
+
+
+def _doc_number_in_line(line: str) -> str | None:
+    """The 文号 when the line (or one of its TAB/space-separated pieces) is only a 文号, labelled or not."""
+    for piece in re.split(r"\t|\s{2,}|\u3000+", _nfkc(line)):
+        piece = piece.strip()
+        labelled = re.match(rf"^{_DOCNO_LABEL}\s*[:：]\s*", piece)
+        if labelled:
+            piece = piece[labelled.end():]
+        if re.fullmatch(DOCNO, piece):
+            return normalize_doc_number(piece)
+    return None
+
+
+def _is_title_like(line: str) -> bool:
+    return bool(_TITLE_LIKE.search(_nfkc(line).strip())) and not line.rstrip().endswith(("。", "；", "：", ":"))
+
+
+def _unbalanced(s: str) -> bool:
+    return any(s.count(a) > s.count(b) for a, b in ("《》", "“”", "（）", "()"))
+
+
+def _guess_title(header: list[str]) -> str | None:
+    candidates: list[tuple[int, str]] = []
+    for idx, line in enumerate(header):
+        n = _nfkc(line)
+        if _STOP_HEADING.match(n) or (idx > 0 and re.search(r"[:：]$", n) and len(n) <= 80):
+            break  # a clause, a numbered section or the addressee line: the title is above
+        if len(n) > 80 or "。" in n:
+            if candidates:
+                break
+            continue
+        if "\t" in line or _doc_number_in_line(line) or _standalone_date(line) or (re.search(DOCNO, n) and len(n) < 30):
+            continue
+        if re.fullmatch(r".{2,30}文件", n.replace(" ", "")) or _MARKERS.match(n) or _LABEL_PREFIX.match(n):
+            continue
+        if re.fullmatch(r"[(（][^()（）]*[)）]", n) and not _QUALIFIER_LINE.match(n):
+            continue  # （此件主动公开） / （测试用虚构文件）
+        if len(n) < 4 or not re.search(r"[\u4e00-\u9fff]", n):
+            continue
+        candidates.append((idx, line))
+        if len(candidates) >= 6:
+            break
+    if not candidates:
+        return None
+
+    def with_qualifiers(pos: int, title: str) -> str:
+        j = pos + 1
+        while j < len(header) and _QUALIFIER_LINE.match(_nfkc(header[j])):
+            title += header[j].strip()
+            j += 1
+        return title
+
+    for k, (idx, line) in enumerate(candidates):
+        if _QUALIFIER_LINE.match(_nfkc(line)):
+            continue
+        if _is_title_like(line):
+            title = line
+            if k > 0:
+                pidx, prev = candidates[k - 1]
+                if pidx == idx - 1 and not _is_title_like(prev) and len(prev) + len(line) <= 100 and (
+                        _unbalanced(prev) or "关于" in prev or (line.startswith("关于") and _organ(prev))):
+                    title = prev + line
+            return _collapse(with_qualifiers(idx, title))
+    idx, line = candidates[0]
+    if _organ(line) and len(candidates) > 1:  # the issuer on a line of its own above an unusual title
+        idx, line = candidates[1]
+    return _collapse(with_qualifiers(idx, line))
+
+
+def _collapse(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def _guess_issuer(header: list[str], footer: list[str], title: str | None) -> str | None:
+    for line in header[:6]:  # 版头: 测试市科学技术局文件
+        n = _nfkc(line).strip()
+        if (m := re.fullmatch(r"(.{2,40}?)\s*文件", n)) and (organ := _organ(m.group(1))):
+            return organ
+    for i, line in enumerate(footer):  # signature: the body's name right above the date
+        if _standalone_date(line) and i > 0 and (organ := _organ(footer[i - 1])):
+            return organ
+    if title and (m := re.match(r"^(.{2,40}?)\s*关于", _nfkc(title))):
+        return _organ(m.group(1))
+    return None
+
+
+def _pick_clause(matches: list[tuple[int, str]], flat: str) -> str | None:
+    """Of (position, iso) matches, the one in a `本办法…` clause, else the last."""
+    if not matches:
+        return None
+    for pos, iso in reversed(matches):
+        if _THIS_DOC.search(flat[max(0, pos - 30):pos + 1]):
+            return iso
+    return matches[-1][1]
+
+
+def _years(s: str) -> int | None:
+    if s.isdigit():
+        return int(s)
+    return _cn_small(s)
+
+
+def detect(text: str, known: Mapping[str, Any] | None = None, title_hint: str | None = None,
+           hints: Mapping[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """(fields, guessed): `known` (e.g. a sidecar) completed with what the text says.
+
+    Guesses fill only the fields `known` lacks (a None in `known` blocks the guess and is dropped).
+    `hints` (labelled fields the reader saw, e.g. an HTML info box) and `title_hint` (an HTML <title>)
+    come before guesses from the text. `guessed` names the fields that were filled, in field order."""
+    known = dict(known or {})
+    blocked = {k for k, v in known.items() if v is None}
+    fields: dict[str, Any] = {k: v for k, v in known.items() if v is not None}
+    lines = _lines(text)
+    header, footer = lines[:HEADER_LINES], lines[-FOOTER_LINES:]
+    guesses: dict[str, str] = {}
+
+    def want(name: str) -> bool:
+        return name not in fields and name not in blocked and name not in guesses
+
+    labelled = dict(hints or {})
+    for k, v in detect_labelled("\n".join(header)).items():
+        labelled.setdefault(k, v)
+    for k, v in labelled.items():
+        if k in GUESSABLE and v and want(k):
+            guesses[k] = v
+
+    if want("title"):
+        title = (title_hint or "").strip() or _guess_title(header)
+        if title:
+            guesses["title"] = title
+    if want("doc_number"):
+        for line in header:
+            if number := _doc_number_in_line(line):
+                guesses["doc_number"] = number
+                break
+    if want("issued"):
+        sig = [d for d in (_standalone_date(line) for line in footer) if d]
+        signed = [iso for iso, printed in sig if not printed] or [iso for iso, _ in sig]
+        head = [d[0] for d in (_standalone_date(line) for line in header) if d]
+        if signed:
+            guesses["issued"] = signed[-1]
+        elif head:
+            guesses["issued"] = head[-1]
+    if want("issuer") and (organ := _guess_issuer(header, footer, fields.get("title") or guesses.get("title"))):
+        guesses["issuer"] = organ
+
+    flat = re.sub(r"\s*\n\s*", "", _nfkc(text.replace("\f", "\n")))
+    issued = fields.get("issued") or guesses.get("issued")
+    if want("effective"):
+        found = [(m.start(), parse_date(m.group(1) or m.group(2))) for m in _EFFECTIVE_RE.finditer(flat)]
+        found += [(m.start(), parse_date(m.group(1))) for m in _VALID_FROM.finditer(flat)]
+        if issued:
+            found += [(m.start(), issued) for m in _EFFECTIVE_ON_ISSUE.finditer(flat)]
+        found = sorted((p, iso) for p, iso in found if iso)
+        if effective := _pick_clause(found, flat):
+            guesses["effective"] = effective
+    effective = fields.get("effective") or guesses.get("effective")
+    if want("expires"):
+        found = [(m.start(), parse_date(m.group(1))) for m in _EXPIRES_AT.finditer(flat)]
+        found = [(p, iso) for p, iso in found if iso]
+        if not found and (base := effective or issued):
+            found = [(m.start(), add_years(base, n)) for m in _VALID_YEARS.finditer(flat)
+                     if (n := _years(m.group(1))) and 0 < n <= 50]
+        if expires := _pick_clause(found, flat):
+            guesses["expires"] = expires
+
+    guessed = [name for name in GUESSABLE if name in guesses]
+    fields.update(guesses)
+    return fields, guessed
+
+
+def document_meta(path: Path, text: str, title_hint: str | None = None,
+                  hints: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The metadata of the document at path: its sidecar (if any) completed by detect(); always has a
+    title (the file name as a last resort) and `guessed` when anything was guessed."""
+    sidecar = find_sidecar(path)
+    known = read_sidecar(sidecar) if sidecar is not None else {}
+    fields, guessed = detect(text, known, title_hint=title_hint, hints=hints)
+    if not fields.get("title"):
+        fields["title"] = Path(path).stem
+        if "title" not in guessed:
+            guessed.append("title")
+    if guessed:
+        fields[GUESSED_KEY] = ",".join(guessed)
+    return fields
