@@ -131,6 +131,20 @@ class ExtractiveAnswerer:
             present |= present_terms(terms, h.passage.index_text)
         return bool(specific & present)
 
+    def _most_specific(self, terms: QueryTerms, cands: list[Candidate]) -> list[Candidate]:
+        """Among close candidates, keep those naming the most of the question's specific terms: asked about
+        重新认定, a row about 首次认定 (another figure) is not quoted next to the right one."""
+        specific = specific_terms(terms, self.stats, self.thresholds.specific_df_share)
+        if not specific or len(cands) < 2:
+            return cands
+
+        pool = cands[:SENTENCE_POOL * 3]  # only the leading candidates can be quoted
+        counts = [len(specific & present_terms(terms, f"{c.sentence} {c.hit.passage.section_path}")) for c in pool]
+        best = max(counts)
+        if best == 0:
+            return cands
+        return [c for c, n in zip(pool, counts) if n >= best]
+
     def relevance(self, terms: QueryTerms, hits: list[Hit]) -> dict:
         """Features that decide answer vs refusal (also written to eval results)."""
         best = hits[0] if hits else None
@@ -163,7 +177,7 @@ class ExtractiveAnswerer:
                     usable[0].topic_coverage < th.specific_ratio * max(c.topic_coverage for c in cands[:5]):
                 reason = "the best-matching text lacks the asked year or figure"
             else:
-                cands = usable
+                cands = self._most_specific(terms, usable)
         if reason is not None:
             return self._refusal(question, hits, english, reason)
 
@@ -208,7 +222,8 @@ class ExtractiveAnswerer:
             text = (f"The indexed documents do not contain a specific provision on “{topic}”. "
                     "The passages below are the closest matches, for further reading.")
         else:
-            text = f"规划中未找到关于“{topic}”的具体规定。以下是最接近的段落，供参考。"
+            where = "规划中" if hits and all(h.passage.meta.get("doc_type") == "plan" for h in hits[:3]) else "已收录的文件中"
+            text = f"{where}未找到关于“{topic}”的具体规定。以下是最接近的段落，供参考。"
         related = [Citation.of(0, h.passage) for h in hits[:3]]
         return Answer(question=question, answer=text, answerable=False, mode=self.mode,
                       citations=[], related=related, notices=[f"refused: {reason}"])

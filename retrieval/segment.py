@@ -286,6 +286,21 @@ def _pack(items: list[tuple[str, int]], max_chars: int) -> list[tuple[str, int]]
     return out
 
 
+UNIT_HEADERS = ("单位", "计量单位", "金额单位", "补贴单位")
+_HEADER_UNIT = re.compile(r"^(.*?)\s*[（(]\s*(万元|亿元|元|%|％|元/人/月|元/人|元/月|万元/年|个|家|人|项)\s*[)）]$")
+_NUMERIC_VALUE = re.compile(r"^(?:最高|不超过|不高于|不低于|约)?\s*\d[\d,.]*$")
+
+
+class _UnitColumns(set):
+    """Columns headed 单位: their value belongs to the value column just before them."""
+
+    def __init__(self, header: list[str]):
+        super().__init__(i for i, h in enumerate(header) if i > 0 and normalize(h) in UNIT_HEADERS)
+
+    def get_for(self, i: int) -> list[int]:
+        return [j for j in self if j == i + 1]
+
+
 def _table_passages(
     block: Block, caption: str | None, note: str | None, unit: str | None = None
 ) -> list[tuple[int, str]]:
@@ -313,6 +328,7 @@ def _table_passages(
         marker = m.group(1)
         if not any(marker in c for row in rows for c in row[1:]):
             marker = None  # no value carries the mark: the note is about the whole table
+    unit_cols = _UnitColumns(header)
     first = 0
     if len(header) > 2 and normalize(header[0]) in SEQ_HEADERS:
         first = 1  # 序号 | 名称 | …: the name is in the second column
@@ -329,9 +345,14 @@ def _table_passages(
         cells = []
         for i, value in enumerate(row[first + 1:], start=first + 1):
             value = value.strip()
-            if not value:
+            if not value or i in unit_cols:
                 continue
             col = (header[i].strip() if i < len(header) else "") + ("目标" if i == target_col else "")
+            unit_here = next((row[j].strip() for j in unit_cols.get_for(i) if j < len(row) and row[j].strip()), "")
+            if not unit_here and (m := _HEADER_UNIT.match(col)) and _NUMERIC_VALUE.match(value):
+                col, unit_here = m.group(1).strip(), m.group(2)  # 支持标准（万元） 10 -> 支持标准 10万元
+            if unit_here and not value.endswith(unit_here):
+                value += unit_here  # amounts and units together: 1500元/人/月, 20万元
             cells.append(f"{col} {value}" if col else value)
         if name:
             text = f"{name}：{'；'.join(cells)}" if cells else name
