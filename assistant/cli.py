@@ -184,7 +184,8 @@ def docs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
         return
     for d in docs:
         extra = " · ".join(str(d[k]) for k in ("doc_number", "issuer", "issued", "status", "expires") if d.get(k))
-        out.print(f"[bold]{d['doc_id']}[/]  {d['title']}  ({d['passages']} passages){'  ' + extra if extra else ''}")
+        guessed = f"  (guessed from the text: {d['guessed']})" if d.get("guessed") else ""
+        out.print(f"[bold]{d['doc_id']}[/]  {d['title']}  ({d['passages']} passages){'  ' + extra if extra else ''}{guessed}")
 
 
 @docs_app.command("remove")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from assistant.errors import DocumentError, InvalidQuery
+from assistant.errors import AssistantError, DocumentError, InvalidQuery
 from assistant.settings import Settings
 from retrieval.documents import META_SUFFIXES, load_document
 from retrieval.index import BuildReport
@@ -159,8 +159,12 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
     with library_lock(settings):
         existing = _indexed_files(settings)
         added = []
+        taken = {f.name: doc_id for doc_id, files in existing.items() for f in files}
         for src, dest, sidecar_text, doc in plans:
             replaced = doc.doc_id in existing
+            if taken.get(dest.name, doc.doc_id) != doc.doc_id:
+                dest = _free_name(dest, taken)  # 通知.txt of another document: never overwrite it
+            taken[dest.name] = doc.doc_id
             for old in existing.get(doc.doc_id, []):  # an update may come under another file name
                 if old.resolve() != dest.resolve() and old.name != f"{dest.name}.meta.json":
                     _retire(settings, old)
@@ -175,6 +179,14 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
     return LibraryResult(added, report, time.perf_counter() - started)
 
 
+def _free_name(dest: Path, taken: dict[str, str]) -> Path:
+    stem, suffix = dest.stem, dest.suffix
+    n = 2
+    while f"{stem}-{n}{suffix}" in taken or (dest.parent / f"{stem}-{n}{suffix}").exists():
+        n += 1
+    return dest.with_name(f"{stem}-{n}{suffix}")
+
+
 def _retire(settings: Settings, path: Path) -> None:
     """Move a file out of corpus/ (kept under corpus/.removed/, which is never indexed)."""
     trash = settings.corpus_dir / TRASH
@@ -187,16 +199,22 @@ def remove_document(settings: Settings, doc_id: str, progress: Progress | None =
     started = time.perf_counter()
     with library_lock(settings):
         existing = _indexed_files(settings)
-        if doc_id not in existing:
-            known = ", ".join(sorted(existing)) or "none"
-            raise InvalidQuery(f"no document with doc_id {doc_id!r} in {settings.corpus_dir}; known: {known}", "doc_id")
-        if len(existing) == 1:
+        try:
+            indexed = {d["doc_id"]: d for d in list_documents(settings)}
+        except AssistantError:
+            indexed = {}
+        if doc_id not in existing and doc_id not in indexed:
+            known = ", ".join(sorted(set(existing) | set(indexed))) or "none"
+            raise InvalidQuery(f"no document with doc_id {doc_id!r}; known: {known}", "doc_id")
+        if not set(existing) - {doc_id}:
             raise InvalidQuery(f"{doc_id!r} is the only document; the index cannot be empty", "doc_id")
-        files = existing[doc_id]
+        files = existing.get(doc_id, [])  # none left when an earlier remove was interrupted: just rebuild
         for f in files:
             _retire(settings, f)
         report = _build(settings, progress)
-    return LibraryResult([AddedDocument(doc_id, "", files[0].name)], report, time.perf_counter() - started)
+    title = indexed.get(doc_id, {}).get("title", "")
+    return LibraryResult([AddedDocument(doc_id, title, files[0].name if files else "")], report,
+                         time.perf_counter() - started)
 
 
 def list_documents(settings: Settings) -> list[dict[str, Any]]:

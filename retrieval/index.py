@@ -48,7 +48,7 @@ def fingerprint(passages: list[Passage], embedder_name: str) -> str:
     for p in sorted(passages, key=lambda p: p.id):
         # metadata too: a sidecar's new status or expiry, or a passage's page, must reach the index
         meta = json.dumps(p.meta, sort_keys=True, ensure_ascii=False, default=str)
-        h.update(f"{p.id}\x1f{p.content_hash}\x1f{meta}\x1e".encode())
+        h.update(f"{p.id}\x1f{p.content_hash}\x1f{p.doc_title}\x1f{meta}\x1e".encode())
     return h.hexdigest()
 
 

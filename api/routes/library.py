@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Path as PathParam, Upl
 from api.auth import AdminDep
 from api.deps import ServiceDep, SettingsDep
 from api.schemas import LibraryChange, Problem
+from assistant.errors import DocumentError
 from assistant.library import add_documents, remove_document, safe_name
 
 router = APIRouter(prefix="/v1", tags=["文档库 library (admin)"])
@@ -50,7 +51,10 @@ def upload_document(
                 if size > settings.max_upload_bytes:
                     raise HTTPException(413, f"the file is over {settings.max_upload_bytes} bytes (PA_MAX_UPLOAD_BYTES)")
                 fh.write(chunk)
-        result = add_documents(settings, [dest], meta, names=[name])
+        try:
+            result = add_documents(settings, [dest], meta, names=[name])
+        except DocumentError as exc:  # the client's file: say what is wrong with it, not where we kept it
+            raise HTTPException(422, f"{name}: {exc.reason}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     service.reload()
@@ -71,5 +75,5 @@ def delete_document(_: AdminDep, service: ServiceDep, settings: SettingsDep,
         raise HTTPException(404, f"no document with doc_id {doc_id!r}; see GET /v1/documents")
     result = remove_document(settings, doc_id)
     service.reload()
-    return LibraryChange(doc_id=doc_id, title="", action="removed", file=result.documents[0].file,
+    return LibraryChange(doc_id=doc_id, title=result.documents[0].title, action="removed", file=result.documents[0].file,
                          passages=result.build.passages, embedded=0, seconds=round(result.seconds, 2))
