@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from api import errors
 from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import ask, browse, library, openai_compat, ops
+from api.routes import ask, browse, evals, library, openai_compat, ops
 from api.service import Progress, Service
 from assistant.core import Assistant
 from assistant.settings import Settings, get_settings
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.state.service = service
     app.state.metrics = metrics
     errors.install(app)
-    for module in (ask, browse, library, openai_compat, ops):
+    for module in (ask, browse, library, evals, openai_compat, ops):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         app = gr.mount_gradio_app(app, build_ui(service), path="/ui", allowed_paths=[], css=CSS,
                                   footer_links=["api"], max_file_size="5mb", show_error=True)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
-                       overrides={"/v1/documents": settings.max_upload_bytes + 64 * 1024})
+                       overrides={"/v1/documents": settings.max_upload_bytes + 64 * 1024,
+                                  "/v1/evals": 5 * 1024 * 1024 + 64 * 1024})
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

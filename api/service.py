@@ -79,6 +79,15 @@ class Service:
         log.info("index refreshed: %d passages (embedded %d, reused %d)", report.passages, report.embedded,
                  report.reused)
 
+    @property
+    def eval_jobs(self):
+        """Background evaluation runs (API and UI share them), written under PA_DATA_DIR/evals/."""
+        if getattr(self, "_eval_jobs", None) is None:
+            from evals.workbench import Jobs
+
+            self._eval_jobs = Jobs(self.settings.data_dir / "evals")
+        return self._eval_jobs
+
     def reload(self) -> None:
         """Load the (new) active index and swap it in; the old one serves until then."""
         fresh = Assistant.from_settings(self.settings, build=False, llm=getattr(self._assistant, "llm", None))

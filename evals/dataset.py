@@ -1,9 +1,13 @@
-"""Evaluation items (JSONL, one object per line) and their validation."""
+"""Evaluation items (JSONL, one object per line; or a CSV / XLSX spreadsheet) and their validation."""
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CATEGORIES = {"figure", "list", "fact", "paraphrase", "english", "multi", "unanswerable", "followup"}
 
@@ -57,3 +61,157 @@ def load_jsonl(path: Path) -> list[Item]:
     if not items:
         raise DatasetError(f"{path}: no items")
     return items
+
+
+# ---------------------------------------------------------------------------- spreadsheets (CSV / XLSX)
+# Column headers of a spreadsheet set (row 1). 问题 and 类别 are required; the rest are optional.
+COL_ID, COL_QUESTION, COL_FACTS, COL_EVIDENCE, COL_CATEGORY, COL_PREV = (
+    "编号", "问题", "标准答案要点", "依据原文", "类别", "上一题")
+REQUIRED_COLUMNS = (COL_QUESTION, COL_CATEGORY)
+
+# Chinese names accepted in 类别, besides the English names in CATEGORIES (case-insensitive).
+CATEGORY_ALIASES = {
+    "数字": "figure", "指标": "figure",
+    "列举": "list",
+    "事实": "fact",
+    "改写": "paraphrase", "同义": "paraphrase",
+    "英文": "english",
+    "多点": "multi", "综合": "multi",
+    "无答案": "unanswerable", "拒答": "unanswerable",
+    "追问": "followup", "多轮": "followup",
+}
+
+_CATEGORY_ORDER = ("figure", "list", "fact", "paraphrase", "english", "multi", "unanswerable", "followup")
+_SPLIT = re.compile(r"[；;]")
+
+
+def _category_choices() -> str:
+    parts = []
+    for c in _CATEGORY_ORDER:
+        zh = "/".join(k for k, v in CATEGORY_ALIASES.items() if v == c)
+        parts.append(f"{c}（{zh}）" if zh else c)
+    return "、".join(parts)
+
+
+def _category(value: str) -> str | None:
+    v = value.strip()
+    if v.lower() in CATEGORIES:
+        return v.lower()
+    return CATEGORY_ALIASES.get(v)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an Excel number 12 arrives as 12.0; an id 12 should read "12"
+    return str(value).strip()
+
+
+def _split(value: str) -> list[str]:
+    return [p.strip() for p in _SPLIT.split(value) if p.strip()]
+
+
+def _read_csv_rows(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DatasetError(f"{path}: 不是有效的 CSV 文件（既不是 UTF-8 也不是 GB18030 编码）")
+    if "\x00" in text:
+        raise DatasetError(f"{path}: 不是有效的 CSV 文件（含有二进制内容）")
+    try:
+        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+    except csv.Error as exc:
+        raise DatasetError(f"{path}: 不是有效的 CSV 文件（{exc}）") from exc
+
+
+def _read_xlsx_rows(path: Path) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # BadZipFile, InvalidFileException, KeyError on a broken package, ...
+        raise DatasetError(f"{path}: 不是有效的 XLSX 文件（{type(exc).__name__}: {exc}）") from exc
+    try:
+        if not wb.worksheets:
+            raise DatasetError(f"{path}: XLSX 文件中没有工作表")
+        return [[_cell(c) for c in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+    except DatasetError:
+        raise
+    except Exception as exc:
+        raise DatasetError(f"{path}: 不是有效的 XLSX 文件（{type(exc).__name__}: {exc}）") from exc
+    finally:
+        wb.close()
+
+
+def _items_from_rows(path: Path, rows: list[list[str]]) -> list[Item]:
+    """Validate every row first; raise one DatasetError listing all problems (one per line)."""
+    def fail(problems: list[str]) -> DatasetError:
+        return DatasetError(f"{path}: 发现 {len(problems)} 处问题\n" + "\n".join(problems))
+
+    if not rows or not any(rows[0]):
+        raise fail(["第1行 表头为空（需要列：" + "、".join(f"“{c}”" for c in REQUIRED_COLUMNS) + "）"])
+    col: dict[str, int] = {}
+    for i, name in enumerate(rows[0]):
+        col.setdefault(name.lstrip("\ufeff").strip(), i)
+    missing = [f"缺少必需的列 “{c}”" for c in REQUIRED_COLUMNS if c not in col]
+    if missing:
+        raise fail(missing)
+
+    def get(row: list[str], name: str) -> str:
+        i = col.get(name)
+        return row[i] if i is not None and i < len(row) else ""
+
+    problems: list[str] = []
+    items: list[Item] = []
+    first_row: dict[str, int] = {}
+    for rowno, row in enumerate(rows[1:], start=2):
+        if not any(row):
+            continue
+        where = f"第{rowno}行"
+        question = get(row, COL_QUESTION)
+        if not question:
+            problems.append(f"{where} “{COL_QUESTION}” 为空")
+        raw_cat = get(row, COL_CATEGORY)
+        category = _category(raw_cat)
+        if not raw_cat:
+            problems.append(f"{where} “{COL_CATEGORY}” 为空；可选：{_category_choices()}")
+        elif category is None:
+            problems.append(f"{where} “{COL_CATEGORY}” 的值 “{raw_cat}” 无效；可选：{_category_choices()}")
+        item_id = get(row, COL_ID) or f"R{rowno}"
+        if item_id in first_row:
+            problems.append(f"{where} “{COL_ID}” 重复：“{item_id}” 已在第{first_row[item_id]}行使用")
+        prev = get(row, COL_PREV) or None
+        if prev is not None and prev not in first_row:
+            problems.append(f"{where} “{COL_PREV}” 指向不存在或更晚的编号 “{prev}”")
+        first_row.setdefault(item_id, rowno)
+        items.append(Item(id=item_id, question=question, category=category or "fact",
+                          answer_facts=_split(get(row, COL_FACTS)), evidence=_split(get(row, COL_EVIDENCE)),
+                          prev=prev))
+    if problems:
+        raise fail(problems)
+    if not items:
+        raise DatasetError(f"{path}: 没有题目（表头之后全是空行）")
+    return items
+
+
+def load_set(path: Path) -> list[Item]:
+    """Load an evaluation set by file type: .jsonl (load_jsonl), .csv (UTF-8 with/without BOM, or
+    GB18030) or .xlsx (first sheet). Spreadsheets have a header row with the Chinese columns 问题 and
+    类别 (required), 标准答案要点 and 依据原文 (several separated by ；or ;), 编号 (default R<row>) and
+    上一题 (an earlier row's 编号). Every problem is reported at once in one DatasetError, one per line,
+    naming the spreadsheet row (header = 第1行) and column."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return load_jsonl(path)
+    if suffix == ".csv":
+        return _items_from_rows(path, _read_csv_rows(path))
+    if suffix == ".xlsx":
+        return _items_from_rows(path, _read_xlsx_rows(path))
+    raise DatasetError(f"{path}: 不支持的文件类型 “{path.suffix or '（无扩展名）'}”；支持 .jsonl、.csv、.xlsx")

@@ -3,12 +3,15 @@
 - hit@k: an evidence string (NFKC, whitespace removed) occurs in a passage at rank <= k of what the
   user is shown: the answer's citations in order, then its related passages. Answerable items only.
 - mrr: 1 / rank of the first such passage (0 if none is shown).
+- ndcg@10: normalised discounted cumulative gain over the first 10 shown passages, binary relevance
+  (see `ndcg_at`). Answerable items only.
 - citation_precision: share of cited passages that hold some evidence (answerable items).
 - fact_recall: share of answer_facts found in the answer text (answerable items; a refusal scores 0).
 - refusal_acc: share of unanswerable items refused; false_refusal: share of answerable items refused.
 """
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Any
 
@@ -20,17 +23,34 @@ def _has_evidence(text: str, evidence: list[str]) -> bool:
     return any(normalize(e) in t for e in evidence)
 
 
+def ndcg_at(relevant: list[bool], k: int = 10) -> float:
+    """nDCG@k with binary relevance, standard definition.
+
+    `relevant[i]` says whether the passage shown at rank i+1 holds some evidence (same test as hit@k).
+    DCG@k = sum over relevant ranks r <= k of 1 / log2(r + 1). The ideal DCG puts all R relevant
+    passages that were shown (anywhere in the list, not only the top k) at ranks 1..min(R, k).
+    So a single relevant passage at rank 1 scores 1.0, at rank 3 scores 0.5, and none shown scores 0.0;
+    relevant passages at ranks 1 and 3 score (1 + 0.5) / (1 + 1/log2 3).
+    """
+    dcg = sum(1.0 / math.log2(r + 1) for r, rel in enumerate(relevant[:k], 1) if rel)
+    n_rel = min(sum(relevant), k)
+    idcg = sum(1.0 / math.log2(r + 1) for r in range(1, n_rel + 1))
+    return dcg / idcg if idcg else 0.0
+
+
 def score_item(item, answer: dict[str, Any]) -> dict[str, Any]:
     shown = [c["text"] for c in answer["citations"]] + [c["text"] for c in answer.get("related", [])]
     m: dict[str, Any] = {"refused": not answer["answerable"]}
     if not item.answerable:
         m["refusal_ok"] = not answer["answerable"]
         return m
-    rank = next((i for i, t in enumerate(shown, 1) if _has_evidence(t, item.evidence)), None)
+    relevant = [_has_evidence(t, item.evidence) for t in shown]
+    rank = next((i for i, rel in enumerate(relevant, 1) if rel), None)
     m["rank"] = rank
     m["hit@1"] = float(rank == 1)
     m["hit@5"] = float(rank is not None and rank <= 5)
     m["mrr"] = 1.0 / rank if rank else 0.0
+    m["ndcg@10"] = ndcg_at(relevant, 10)
     cited = [c["text"] for c in answer["citations"]]
     if cited:
         m["citation_precision"] = sum(_has_evidence(t, item.evidence) for t in cited) / len(cited)
@@ -61,6 +81,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "hit@1": _mean([r["metrics"]["hit@1"] for r in ans]),
         "hit@5": _mean([r["metrics"]["hit@5"] for r in ans]),
         "mrr": _mean([r["metrics"]["mrr"] for r in ans]),
+        # rows scored before ndcg@10 existed (older results.jsonl) lack it: average over those that have it
+        "ndcg@10": _mean([r["metrics"]["ndcg@10"] for r in ans if "ndcg@10" in r["metrics"]]),
         "citation_precision": _mean([r["metrics"]["citation_precision"] for r in ans if "citation_precision" in r["metrics"]]),
         "fact_recall": _mean([r["metrics"]["fact_recall"] for r in ans]),
         "refusal_acc": _mean([float(r["metrics"]["refusal_ok"]) for r in una]),

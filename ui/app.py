@@ -15,6 +15,7 @@ from assistant.answer import Answer
 from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
 from assistant.feedback import record_feedback
 from ui.docs_tab import docs_tab
+from ui.evals_tab import evals_tab
 from ui.render import answer_markdown
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,8 @@ def build_ui(service: Service) -> gr.Blocks:
 
         with gr.Tab("文档", id="docs", elem_id="pa-tab-docs"):
             docs_load, docs_outputs = docs_tab(service)
+        with gr.Tab("评测", id="evals", elem_id="pa-tab-evals"):
+            evals_tab(service)
 
         outputs = [msg, chatbot, conv, last, staff, staff_info]
         inputs = [msg, chatbot, conv, last]

@@ -1,0 +1,70 @@
+"""Admin: evaluation runs in the background — upload a set, follow its progress, read its report."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, Path as PathParam, Request, UploadFile
+from fastapi.responses import HTMLResponse
+
+from api.auth import AdminDep
+from api.deps import AssistantDep, SettingsDep
+from api.schemas import Problem
+
+router = APIRouter(prefix="/v1", tags=["评测 evals (admin)"])
+SET_TYPES = (".jsonl", ".csv", ".xlsx")
+MAX_SET_BYTES = 5 * 1024 * 1024
+
+
+def _jobs(request: Request, settings) -> Any:
+    return request.app.state.service.eval_jobs
+
+
+@router.post("/evals", responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}},
+             summary="Upload an evaluation set (JSONL, CSV or XLSX) and run it in the background; admin token")
+def start_eval(_: AdminDep, request: Request, assistant: AssistantDep, settings: SettingsDep,
+               file: Annotated[UploadFile, File(description="问题, 标准答案要点, 依据原文, 类别 (编号, 上一题)")]) -> dict:
+    from evals.dataset import DatasetError, load_set
+
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in SET_TYPES:
+        raise HTTPException(422, f"set type {suffix or '(none)'!r} is not accepted; allowed: {', '.join(SET_TYPES)}")
+    tmp = Path(tempfile.mkdtemp(prefix="pa-evalset-"))
+    try:
+        path = tmp / f"set{suffix}"  # our own name
+        data = file.file.read(MAX_SET_BYTES + 1)
+        if len(data) > MAX_SET_BYTES:
+            raise HTTPException(413, f"the set is over {MAX_SET_BYTES} bytes")
+        path.write_bytes(data)
+        try:
+            items = load_set(path)
+        except DatasetError as exc:
+            raise HTTPException(422, str(exc).replace(str(path), file.filename or "set")) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    meta = {"set": file.filename, "embedder": assistant.info.embedder, "fusion": settings.fusion,
+            "bm25_weight": settings.bm25_weight, "top_k": settings.top_k,
+            "mode": "llm" if assistant.llm is not None else "extractive", "index": assistant.info.collection}
+    job = _jobs(request, settings).start(assistant, items, meta)
+    return job.to_dict()
+
+
+@router.get("/evals/{run_id}", responses={404: {"model": Problem}}, summary="Progress, then the summary; admin token")
+def eval_status(_: AdminDep, request: Request, settings: SettingsDep,
+                run_id: Annotated[str, PathParam(max_length=64)]) -> dict:
+    job = _jobs(request, settings).get(run_id)
+    if job is None:
+        raise HTTPException(404, f"no evaluation run {run_id!r} in this process")
+    return job.to_dict()
+
+
+@router.get("/evals/{run_id}/report", response_class=HTMLResponse, responses={404: {"model": Problem}},
+            summary="The run's HTML report; admin token")
+def eval_report(_: AdminDep, request: Request, settings: SettingsDep,
+                run_id: Annotated[str, PathParam(max_length=64)]) -> HTMLResponse:
+    job = _jobs(request, settings).get(run_id)
+    if job is None or not (job.out / "report.html").is_file():
+        raise HTTPException(404, f"no report for run {run_id!r} (yet)")
+    return HTMLResponse((job.out / "report.html").read_text(encoding="utf-8"))
