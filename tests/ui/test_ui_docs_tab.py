@@ -94,3 +94,27 @@ def test_docs_tab_upload_and_remove(server):
         page.wait_for_selector("#pa-docs-status:has-text('已删除')", timeout=60_000)
         assert "voucher-test" not in {d["doc_id"] for d in httpx.get(url + "/v1/documents").json()["documents"]}
         browser.close()
+
+
+def test_evals_tab_runs_a_staff_set(server):
+    url, root = server["url"], server["root"]
+    staff_set = root / "staff-set.csv"
+    staff_set.write_text("编号,问题,标准答案要点,依据原文,类别\n"
+                         "S1,到2025年高新技术企业数量目标是多少？,6000,高新技术企业数(家),数字\n"
+                         "S2,长沙市的房价是多少？,,,无答案\n", encoding="utf-8")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                     "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1200})
+        page.goto(url + "/ui/", wait_until="domcontentloaded")
+        page.wait_for_selector("#pa-input textarea", timeout=30_000)
+        page.get_by_role("tab", name="评测").click()
+        page.fill("#pa-eval-token input", TOKEN)
+        page.set_input_files("#pa-eval-file input[type=file]", str(staff_set))
+        page.wait_for_timeout(800)
+        page.click("#pa-eval-start")
+        page.wait_for_selector("#pa-eval-status:has-text('完成')", timeout=60_000)
+        summary = page.inner_text("#pa-eval-summary")
+        assert "hit@1" in summary and "refusal_acc" in summary
+        assert ".html" in page.inner_text("#pa-eval-report")  # the report, offered for download
+        browser.close()
