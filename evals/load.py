@@ -13,8 +13,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
@@ -81,24 +83,31 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(env: dict[str, str] | None = None, timeout: float = 300) -> Iterator[tuple[str, float]]:
-    """Start `python -m assistant serve` on a free port; yield (url, seconds from spawn to /readyz 200)."""
+def serve(env: dict[str, str] | None = None, timeout: float = 300,
+          log_path: Path | None = None) -> Iterator[tuple[str, float]]:
+    """Start `python -m assistant serve` on a free port; yield (url, seconds from spawn to /readyz 200).
+
+    The server's output goes to `log_path` (a temporary file when not given), quoted when it fails.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    log_path = log_path or Path(tempfile.mkstemp(prefix="pa-serve-", suffix=".log")[1])
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     try:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+                raise RuntimeError(f"server exited with {proc.returncode}:\n"
+                                   f"{log_path.read_text(errors='replace')[-3000:]}")
             try:
                 if httpx.get(url + "/readyz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.perf_counter() - t0 > timeout:
-                raise RuntimeError(f"server not ready after {timeout} s")
+                raise RuntimeError(f"server not ready after {timeout} s:\n{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.05)
         yield url, time.perf_counter() - t0
     finally:

@@ -53,50 +53,14 @@ def cli_env(built_settings) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(cli_env, tmp_path_factory):
     """One real `python -m assistant serve` (uvicorn) process on the session's index; yields its base URL.
 
-    The server's stderr is written to <tmp>/server.log (shown when it fails to become ready).
+    The server's output is written to <tmp>/server.log (quoted when it fails to become ready).
     """
-    import subprocess
-    import sys
-    import time
+    from evals.load import serve
 
-    import httpx
-
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    env = dict(cli_env)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready after 180 s:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.3)
+    with serve(dict(cli_env), timeout=180, log_path=log_path) as (url, _seconds):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
