@@ -30,6 +30,8 @@ class Service:
         self.started = time.monotonic()
         self.ready_seconds: float | None = 0.0 if assistant else None
         self._thread: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
+        self._reload_lock = threading.Lock()
 
     def start(self) -> None:
         if self._assistant is not None or self._thread is not None:
@@ -61,6 +63,26 @@ class Service:
         log.info("index ready: %d passages (%.1f s)", self._assistant.info.passages, self.ready_seconds)
         if self.refresh:
             self._refresh()
+        if self.settings.index_poll_seconds > 0 and self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="pa-watch-index", daemon=True)
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """Follow the active-index pointer: a build by another process (`docs add` from the CLI, another
+        replica, `index`) is loaded here too, without a restart."""
+        from retrieval.store import PassageStore, make_client
+
+        store = None
+        while True:
+            time.sleep(self.settings.index_poll_seconds)
+            try:
+                store = store or PassageStore(make_client(self.settings), self.settings.collection_prefix)
+                active = (store.pointer() or {}).get("active")
+                if active and self._assistant is not None and active != self._assistant.info.collection:
+                    log.info("the active index changed to %s; loading it", active)
+                    self.reload()
+            except Exception as exc:  # noqa: BLE001 - keep serving the loaded index; try again later
+                log.warning("checking the active index failed: %s", exc)
 
     def _refresh(self) -> None:
         """Bring the index up to date with corpus/ while the loaded one serves; swap when a new one is built."""
@@ -90,10 +112,11 @@ class Service:
 
     def reload(self) -> None:
         """Load the (new) active index and swap it in; the old one serves until then."""
-        fresh = Assistant.from_settings(self.settings, build=False, llm=getattr(self._assistant, "llm", None))
-        fresh.warm_up()
-        self._assistant = fresh
-        self.status = "ready"
+        with self._reload_lock:
+            fresh = Assistant.from_settings(self.settings, build=False, llm=getattr(self._assistant, "llm", None))
+            fresh.warm_up()
+            self._assistant = fresh
+            self.status = "ready"
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `serve` listens on (0.0.0.0 for all interfaces).")
     port: int = Field(8000, ge=0, le=65535, description="Port of `serve`; if it is busy and not set explicitly, a free one is used.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest JSON request body accepted by /v1 endpoints (413 above).")
+    index_poll_seconds: float = Field(10.0, ge=0, le=3600, description="How often `serve` checks whether another process switched the active index (docs add/remove, index); 0 = never.")
     model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (documents upload/remove); unset = they are disabled (403).")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest document upload accepted (413 above).")
