@@ -126,6 +126,77 @@ def search(
         out.print(f"[bold]{i}.[/] ({h.score:.3f}) {h.passage.section_path}\n    {h.passage.text}")
 
 
+STATUS_STYLE = {"likely": "[green]可能适用[/]", "check": "[yellow]需核实[/]", "unlikely": "[red]可能不适用[/]"}
+PROFILE_FIELDS = ("entity_type", "qualifications", "industry", "park", "district", "talent_category", "description")
+
+
+def _load_profile(path: Path):
+    from assistant.finder import Profile
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        _fail(AssistantError(f"--profile {path}: cannot read the profile: {exc}"))
+    if isinstance(data, dict) and isinstance(data.get("profile"), dict):
+        data = data["profile"]  # the body of POST /v1/eligibility works too
+    if not isinstance(data, dict) or "entity_type" not in data:
+        _fail(AssistantError(f"--profile {path}: a JSON object with entity_type (enterprise | researcher | "
+                             f"institution) is required; optional fields: {', '.join(PROFILE_FIELDS[1:])}"))
+    unknown = sorted(set(data) - set(PROFILE_FIELDS))
+    if unknown:
+        _fail(AssistantError(f"--profile {path}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(PROFILE_FIELDS)}"))
+    quals = data.get("qualifications", [])
+    if isinstance(quals, str):
+        quals = [quals]
+    if not isinstance(quals, list) or not all(isinstance(q, str) for q in quals):
+        _fail(AssistantError(f"--profile {path}: qualifications must be a list of strings"))
+    try:
+        return Profile(entity_type=str(data["entity_type"]), qualifications=quals,
+                       **{k: str(data.get(k) or "") for k in PROFILE_FIELDS[2:]})
+    except AssistantError as exc:
+        _fail(AssistantError(f"--profile {path}: {exc}"))
+
+
+@app.command()
+def match(
+    profile: Path = typer.Option(..., "--profile", help="A JSON profile: {entity_type, qualifications, industry, park, "
+                                                        "district, talent_category, description}."),
+    limit: int = typer.Option(20, "--limit", min=1, max=50),
+    as_json: bool = typer.Option(False, "--json", help="Print the same JSON as POST /v1/eligibility."),
+):
+    """政策匹配: the measures of the documents that apply to a profile, grouped, with conditions and citations."""
+    from assistant.core import Assistant
+
+    prof = _load_profile(profile)
+    try:
+        result = Assistant.from_settings(get_settings()).match(prof, limit)
+    except AssistantError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    rec = result["profile"]["recognised"]
+    out.print(f"[bold]识别到[/]：资质 {'、'.join(rec['targets']) or '—'}；行业 {'、'.join(rec['industries']) or '—'}；"
+              f"园区 {'、'.join(rec['places']) or '—'}")
+    if not result["measures"]:
+        out.print("文件中没有找到与该资料对应的支持措施。")
+        return
+    n = 0
+    for group in result["groups"]:
+        out.print(f"\n[bold]■ {group['kind']}[/]")
+        for m in group["measures"]:
+            n += 1
+            c = m["citation"]
+            out.print(f"{n}. {m['title']}  {STATUS_STYLE[m['status']]}")
+            out.print(f"   依据：{c['doc_title']} · {c['section']}")
+            if m["why"]:
+                out.print(f"   匹配：{'；'.join(m['why'])}")
+            for cond in m["conditions"]:
+                mark = {"met": "✓", "not_met": "✗", "unknown": "?"}[cond["status"]]
+                out.print(f"   {mark} {cond['condition']}" + (f"（{cond['note']}）" if cond["note"] else ""))
+            out.print(f"   原文：{c['quote']}", markup=False)
+
+
 docs_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="The policy library: add, list and remove documents (incremental index updates).")
 app.add_typer(docs_app, name="docs")

@@ -1,6 +1,7 @@
 """`Assistant`: open (or build) the index, then `ask` and `search`.
 
 ask(question, history):
+    support?   = support_profile(question)                 # “我们是…企业，能享受哪些支持？” -> finder list
     standalone = rewrite_query(question, history)          # "科小呢？" -> "2025年科小数量目标是多少？" (rules or LLM)
     result     = searcher.search(standalone)               # glossary + BM25 + vectors + fusion
     answer     = answerer.answer(question, result.hits)    # extractive: quote + cite, or refuse
@@ -9,13 +10,18 @@ ask(question, history):
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 from assistant.answer import Answer, StreamEvent, replay  # noqa: F401 - replay re-exported
 from assistant.errors import IndexNotReady, InvalidQuery
 from assistant.extractive import ExtractiveAnswerer
+from assistant.finder import Finder, Profile, load_vocabulary
+from assistant.finder.catalog import load_or_extract
+from assistant.finder.chat import answer_from_match, support_profile
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
 from assistant.rewrite import rewrite_query
@@ -75,6 +81,8 @@ class Assistant:
         self.glossary = glossary
         self.info = info
         self._by_id = {p.id: i for i, p in enumerate(passages)}
+        self._finder: Finder | None = None
+        self._finder_lock = threading.Lock()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -151,11 +159,43 @@ class Assistant:
             raise InvalidQuery(f"top_k={k!r} is out of range; allowed: an integer in 1..50", "top_k")
         return k
 
+    # ------------------------------------------------------------------ support finder
+    @property
+    def finder(self) -> Finder:
+        """The measures of this index (extracted on first use, cached beside the index)."""
+        with self._finder_lock:
+            if self._finder is None:
+                vocab = load_vocabulary()
+                measures = load_or_extract(self.passages, vocab, Path(self.settings.data_dir) / "measures")
+                self._finder = Finder.from_passages(self.passages, vocab, measures)
+            return self._finder
+
+    def match(self, profile: Profile, limit: int = 20) -> dict[str, Any]:
+        """The measures that apply to `profile`: grouped, with status, why, conditions and citations."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 50:
+            raise InvalidQuery(f"limit={limit!r} is out of range; allowed: an integer in 1..50", "limit")
+        return self.finder.match(profile, limit)
+
+    def _support_answer(self, question: str, history: list[dict]) -> Answer | None:
+        """A self-describing “which support applies to us?” question, answered by the finder."""
+        if history:
+            return None
+        profile = support_profile(question, self.finder.vocab)
+        if profile is None:
+            return None
+        answer = answer_from_match(question, self.match(profile), self.finder.passages)
+        answer.standalone_question = question
+        return answer
+
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
         question = self._check(question)
         history = self._history(history)
+        self._k(top_k)
+        routed = self._support_answer(question, history) if not filters else None
+        if routed is not None:
+            return routed
         query = rewrite_query(question, history, self.glossary, self.llm)
         result = self.searcher.search(query, self._k(top_k), filters)
         answer = self.answerer.answer(question, result.expansion.normalized, result.hits)
@@ -173,6 +213,10 @@ class Assistant:
         """
         question = self._check(question)
         history = self._history(history)
+        self._k(top_k)
+        routed = self._support_answer(question, history) if not filters else None
+        if routed is not None:
+            return replay(routed)
         query = rewrite_query(question, history, self.glossary, self.llm)
         result = self.searcher.search(query, self._k(top_k), filters)
         return self._events(self.answerer.stream(question, result.expansion.normalized, result.hits), query)
