@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from api import errors
 from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import ask, browse, evals, library, openai_compat, ops
+from api.routes import ask, browse, eligibility, evals, library, openai_compat, ops
 from api.service import Progress, Service
 from assistant.core import Assistant
 from assistant.settings import Settings, get_settings
@@ -25,6 +25,7 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 * `POST /v1/ask` — a cited answer (`answerable: false` when the documents do not contain it)
 * `POST /v1/ask/stream` — the same as Server-Sent Events
 * `POST /v1/chat/completions` — OpenAI-compatible (ChatBox, LobeChat, Open WebUI…), citations included
+* `POST /v1/eligibility` — which measures apply to an enterprise, researcher or institution (政策匹配)
 * `GET /v1/passages/{id}` — open a citation in context
 * The chat UI is at [/ui](/ui).
 """
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.state.service = service
     app.state.metrics = metrics
     errors.install(app)
-    for module in (ask, browse, library, evals, openai_compat, ops):
+    for module in (ask, browse, eligibility, library, evals, openai_compat, ops):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -1,7 +1,7 @@
 """Wire schemas: what clients send and receive. Internal types (Answer, Passage) stay out of the API surface."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,7 +68,7 @@ class AnswerOut(BaseModel):
     question: str
     answer: str
     answerable: bool = Field(description="False when the documents do not contain the answer (the text says so).")
-    mode: Literal["extractive", "llm"]
+    mode: Literal["extractive", "llm", "finder"]
     citations: list[CitationOut]
     related: list[CitationOut] = Field(description="Nearest passages not cited: further reading.")
     notices: list[str] = Field(description="Why the answer was refused, repaired or fell back.")
@@ -159,3 +159,103 @@ class LibraryChange(BaseModel):
     passages: int = Field(description="Passages in the index after the change.")
     embedded: int = Field(description="Passages that had to be embedded (new or changed).")
     seconds: float
+
+
+class FeedbackCitation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    n: int | None = None
+    passage_id: str | None = None
+    doc_title: str | None = None
+    section: str | None = None
+
+
+class FeedbackEntry(BaseModel):
+    """One line of PA_DATA_DIR/feedback.jsonl (a 👍/👎 given in the chat UI)."""
+
+    model_config = ConfigDict(extra="allow")
+    time: str = Field("", description="When it was given (ISO 8601, UTC).")
+    question: str = ""
+    answer: str = Field("", description="The answer text the vote is about.")
+    answerable: bool | None = None
+    mode: str | None = None
+    citations: list[FeedbackCitation] = Field(default_factory=list)
+    vote: str = Field("", description="up | down")
+    comment: str = ""
+
+
+# ---------------------------------------------------------------- support finder (POST /v1/eligibility)
+class ProfileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity_type: Literal["enterprise", "researcher", "institution"]
+    qualifications: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=30,
+        description="e.g. 科技型中小企业, 高新技术企业, 创新型领军企业, 新型研发机构, 孵化器, 青年人才, 外籍人才")
+    industry: str = Field("", max_length=200, description="e.g. 工程机械, 生物医药, 新材料")
+    park: str = Field("", max_length=200, description="e.g. 长沙经开区, 浏阳经开区, 岳麓山大学科技城")
+    district: str = Field("", max_length=200, description="e.g. 长沙县, 浏阳市, 岳麓区")
+    talent_category: str = Field("", max_length=200, description="researchers: e.g. 青年人才, 高层次人才, 海外人才")
+    description: str = Field("", max_length=500, description="Free text; parsed for the same facts")
+
+
+class EligibilityRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"profile": {"entity_type": "enterprise", "qualifications": ["高新技术企业"], "industry": "生物医药",
+                     "park": "浏阳经开区", "description": "今年首次认定为高新技术企业"}}]})
+    profile: ProfileIn
+    limit: int = Field(20, ge=1, le=50, description="Most measures returned.")
+
+
+class ConditionOut(BaseModel):
+    condition: str
+    status: Literal["met", "not_met", "unknown"]
+    text: str = Field("", description="The words of the passage that state the condition.")
+    note: str = ""
+
+
+class MeasureCitation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    passage_id: str
+    doc_id: str
+    doc_title: str
+    section: str
+    text: str
+    quote: str = Field("", description="The sentences of the passage that make up the measure.")
+
+
+class MeasureOut(BaseModel):
+    id: str
+    title: str
+    kind: str
+    status: Literal["likely", "check", "unlikely"] = Field(
+        description="likely: the profile shows every condition; check: some cannot be shown (需核实); "
+                    "unlikely: the profile shows a condition is not met")
+    why: list[str]
+    conditions: list[ConditionOut]
+    targets: list[str]
+    industries: list[str]
+    places: list[str]
+    score: float
+    citation: MeasureCitation
+
+
+class MeasureGroup(BaseModel):
+    kind: str
+    measures: list[MeasureOut]
+
+
+class RecognisedProfile(BaseModel):
+    targets: list[str]
+    industries: list[str]
+    places: list[str]
+
+
+class ProfileEcho(BaseModel):
+    entity_type: str
+    recognised: RecognisedProfile
+
+
+class EligibilityResponse(BaseModel):
+    profile: ProfileEcho
+    measures: list[MeasureOut]
+    groups: list[MeasureGroup]
+    considered: int = Field(description="Measures judged for this kind of asker before ranking and the limit.")

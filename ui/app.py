@@ -16,6 +16,7 @@ from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
 from assistant.feedback import record_feedback
 from ui.docs_tab import docs_tab
 from ui.evals_tab import evals_tab
+from ui.match_tab import match_tab
 from ui.render import answer_markdown
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,8 @@ def build_ui(service: Service) -> gr.Blocks:
                 staff = gr.Dataframe(headers=STAFF_COLUMNS, value=[], interactive=False, wrap=True,
                                      elem_id="pa-staff-table")
 
+        with gr.Tab("政策匹配", id="match", elem_id="pa-tab-match"):
+            match_tab(service)
         with gr.Tab("文档", id="docs", elem_id="pa-tab-docs"):
             docs_load, docs_outputs = docs_tab(service)
         with gr.Tab("评测", id="evals", elem_id="pa-tab-evals"):

@@ -187,36 +187,47 @@ def _support_measures(p: Passage, vocab: Vocabulary) -> list[Measure]:
     heading_targets = _targets(vocab, f"{heading} {_lead(p.text)}")
     groups: dict[tuple[str, tuple[str, ...], int], list[str]] = {}
     titles: dict[tuple[str, tuple[str, ...], int], str] = {}
+    scope: dict[tuple[str, tuple[str, ...], int], str] = {}
     last: list[str] = []
     for si, s in enumerate(sentences(p.text)):
         if _NUMBERING.sub("", s).strip(" 。.") == heading:
             continue  # the heading repeated as the paragraph's lead (“1. 强化高端科技人才引进。”)
-        sentence_targets = _targets(vocab, s)
         for unit in _units(s, vocab):
             text = "".join(unit)
             targets = _primary(unit[0], vocab)
             if not targets and "其" in unit[0]:  # 支持其… refers to the subject named before it
-                before = _targets(vocab, s[:s.find(unit[0])])
-                targets = [t for t in before if not vocab.target(t).generic][-1:] or list(last)
+                named = _targets(vocab, s[:s.find(unit[0])])
+                targets = [t for t in named if not vocab.target(t).generic][-1:] or list(last)
             if targets and all(vocab.target(t).generic for t in targets):
                 specific = [t for t in heading_targets if not vocab.target(t).generic]
                 targets = specific or targets  # “给予支持” under “加强高新技术企业培育”: the heading says who
-            for fallback in (_targets(vocab, text), sentence_targets, heading_targets):
+            before = s[:s.find(unit[0])]
+            open_call = list(vocab.open_call_targets) if any(w in text for w in vocab.open_calls) else []
+            for fallback in (_targets(vocab, text), _targets(vocab, before), heading_targets, open_call):
                 if targets:
                     break
-                targets = fallback
+                targets = fallback  # who is supported: named in the unit, before it, in the heading
             if not targets:
                 continue
             last = targets
+            served = [x for t in targets for x in vocab.target(t).serves if x not in targets]
+            targets = [*targets, *served]  # 鼓励金融机构发展科技立项贷: the borrowers are supported too
             # units merge only within a sentence (做大…风险补偿基金，加大…信贷支持): across sentences
             # they would share conditions that only one of them states
-            key = (vocab.kind_of(text), tuple(targets), si)
+            # the kind: what the supporting clause says, else its sentence and heading (科技金融专项基金), else the rest
+            kind = vocab.kind_of(unit[0])
+            if kind == "其他支持":
+                kind = vocab.kind_of(f"{_full_sentence(p.text, s)} {heading}")
+            if kind == "其他支持":
+                kind = vocab.kind_of(text)
+            key = (kind, tuple(targets), si)
             groups.setdefault(key, []).append(text.rstrip("，,"))
+            scope.setdefault(key, _full_sentence(p.text, s))  # industries named in the sentence scope it
             titles.setdefault(key, _title(unit, tuple(targets), vocab))
     out = []
     for n, ((kind, specific, _), units) in enumerate(groups.items()):
         text = "，".join(units)
-        industries, words, broad = _industries(vocab, f"{context} {text}")
+        industries, words, broad = _industries(vocab, f"{context} {scope[(kind, specific, _)]}")
         out.append(Measure(
             id=f"{p.id}#{n}", passage_id=p.id, doc_id=p.doc_id, doc_title=p.doc_title, section=p.section_path,
             heading=heading, title=titles[(kind, specific, _)], kind=kind, sentences=units,
@@ -252,6 +263,16 @@ def _structural(p: Passage, vocab: Vocabulary) -> list[Measure]:
                         industries=industries, industry_words=words, broad_industry=False,
                         places=vocab.places.ids(p.text), conditions=[], order=p.order, meta=_meta(p))]
     return []
+
+
+def _full_sentence(text: str, part: str) -> str:
+    """The sentence up to 。 that a ；-separated part belongs to."""
+    at = text.find(part)
+    if at < 0:
+        return part
+    start = max(text.rfind(c, 0, at) for c in "。！？!?") + 1
+    ends = [i for i in (text.find(c, at + len(part) - 1) for c in "。！？!?") if i >= 0]
+    return text[start:(min(ends) + 1) if ends else len(text)]
 
 
 def _lead(text: str) -> str:

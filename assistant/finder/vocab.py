@@ -23,6 +23,7 @@ class Entry:
     generic: bool = False  # targets: a broad word that does not make a measure specific
     parents: tuple[str, ...] = ()  # industries: broader words that cover this industry
     districts: tuple[str, ...] = ()  # places: the districts the place lies in
+    serves: tuple[str, ...] = ()  # targets: whom a measure for this target ultimately supports
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class Vocabulary:
     talent_words: tuple[str, ...]
     skip_sections: tuple[str, ...] = ()
     partner_words: tuple[str, ...] = ()
+    open_calls: tuple[str, ...] = ()
+    open_call_targets: tuple[str, ...] = ()
     kind_order: list[str] = field(default_factory=list)
 
     def target(self, tid: str) -> Entry:
@@ -130,7 +133,7 @@ def load_vocabulary(path: str | None = None) -> Vocabulary:
         return [Entry(id=d["id"], aliases=tuple(d.get("aliases", ())), entity=d.get("entity", ""),
                       implies=tuple(d.get("implies", ())), excludes=tuple(d.get("excludes", ())),
                       generic=bool(d.get("generic", False)), parents=tuple(d.get("parents", ())),
-                      districts=tuple(d.get("districts", ())))
+                      districts=tuple(d.get("districts", ())), serves=tuple(d.get("serves", ())))
                 for d in data.get(key, [])]
 
     targets, industries, places = entries("target"), entries("industry"), entries("place")
@@ -157,5 +160,7 @@ def load_vocabulary(path: str | None = None) -> Vocabulary:
         talent_words=tuple(support.get("talent_words", ())),
         skip_sections=tuple(support.get("skip_sections", ())),
         partner_words=tuple(support.get("partner_words", ())),
+        open_calls=tuple(support.get("open_calls", ())),
+        open_call_targets=tuple(support.get("open_call_targets", ())),
         kind_order=[k for k, _ in kinds] + ["产业方向", "园区定位", "其他支持"],
     )
