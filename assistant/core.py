@@ -32,6 +32,7 @@ from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
 from retrieval.index import BuildReport, bm25_dir, build_index
 from retrieval.passage import Hit, Passage
+from retrieval.readers import read_limits
 from retrieval.search import HybridSearcher, VectorRetriever
 from retrieval.store import PassageStore, make_client
 from retrieval.validity import validity_note
@@ -136,8 +137,9 @@ class Assistant:
                 holder["e"] = make_embedder(settings.embedder)
             return holder["e"]
 
-        return build_index(settings, store, factory, embedder_name(settings.embedder),
-                           rebuild=rebuild, progress=progress)
+        with read_limits(settings):  # upload limits (docx/pdf) apply to a build from a Settings object too
+            return build_index(settings, store, factory, embedder_name(settings.embedder),
+                               rebuild=rebuild, progress=progress)
 
     # ------------------------------------------------------------------ queries
     def _check(self, question: str) -> str:

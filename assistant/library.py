@@ -6,7 +6,10 @@
 
 Every build is atomic (a new Chroma collection, then one pointer switch), and these steps hold a lock
 on the data directory, so a crash (kill -9) at any point leaves the index as it was before or after.
-A file that cannot be read is rejected before anything changes.
+A file that cannot be read is rejected before anything changes: its content must be what its name says
+(a `.pdf` a PDF, a `.docx` a Word package, text not binary), and a .docx/PDF must stay within the
+settings' limits (`max_docx_*`, `max_pdf_pages`, `pdf_timeout_seconds`). The name a file is stored
+under is made by `safe_name`, never taken as a path.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from assistant.errors import AssistantError, DocumentError, InvalidQuery
 from assistant.settings import Settings
 from retrieval.documents import META_SUFFIXES, load_document
 from retrieval.index import BuildReport
+from retrieval.readers import read_limits
 
 Progress = Callable[[int, int], None]
 TRASH = ".removed"
@@ -59,15 +63,28 @@ def library_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+MAX_STEM_CHARS = 80
+MAX_STEM_BYTES = 160  # UTF-8: with `.meta.json`, the `.<name>.<pid>.tmp` and retired-file prefixes, under 255
+MAX_SUFFIX_CHARS = 10
+
+
 def safe_name(name: str) -> str:
-    """A file name of our own making: letters (any script), digits, . _ - only; never a path."""
-    base = Path(str(name).replace("\\", "/")).name
+    """A file name of our own making: letters (any script), digits, . _ - only; never a path.
+
+    The client's name is only a hint: directories (`/`, `\\`), NUL and other punctuation are dropped,
+    it never starts with a dot (hidden files are not read; never `.` or `..`), and it is short enough in
+    UTF-8 bytes to be stored with its sidecar and temporary names on any file system (255-byte limit)."""
+    base = Path(str(name).replace("\\", "/").replace("\x00", "_")).name
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
     stem = re.sub(r"[^\w.\-]+", "_", stem, flags=re.UNICODE).strip("._") or "document"
-    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()
-    return f"{stem[:80]}.{suffix}" if suffix else stem[:80]
+    stem = stem[:MAX_STEM_CHARS]
+    while len(stem.encode("utf-8")) > MAX_STEM_BYTES:
+        stem = stem[:-1]
+    stem = stem.rstrip("._") or "document"
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()[:MAX_SUFFIX_CHARS]
+    return f"{stem}.{suffix}" if suffix else stem
 
 
 def _sidecars(path: Path) -> list[Path]:
@@ -81,16 +98,31 @@ def _sidecars(path: Path) -> list[Path]:
 
 def _atomic_copy(src: Path, dest: Path) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")  # hidden: never read as a document
-    shutil.copyfile(src, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
+    try:
+        shutil.copyfile(src, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _write_error(dest, exc) from exc
 
 
 def _atomic_write(dest: Path, text: str) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, dest)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _write_error(dest, exc) from exc
+
+
+def _write_error(dest: Path, exc: OSError) -> DocumentError:
+    from retrieval.store import is_disk_full
+
+    why = "not enough disk space" if is_disk_full(exc) else f"cannot write it ({exc.strerror or exc})"
+    return DocumentError(dest.name, f"{why} in {dest.parent}; the index is unchanged")
 
 
 def _indexed_files(settings: Settings) -> dict[str, list[Path]]:
@@ -104,7 +136,8 @@ def _indexed_files(settings: Settings) -> dict[str, list[Path]]:
 def _build(settings: Settings, progress: Progress | None) -> BuildReport:
     from assistant.core import Assistant
 
-    return Assistant.build(settings, progress=progress)
+    with read_limits(settings):
+        return Assistant.build(settings, progress=progress)
 
 
 def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | None = None,
@@ -117,6 +150,8 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
         raise InvalidQuery("no files given", "files")
     if meta and len(paths) > 1:
         raise InvalidQuery("metadata can be given for one file at a time", "meta")
+    if names is not None and len(names) != len(paths):
+        raise InvalidQuery(f"{len(names)} file names for {len(paths)} files", "names")
     corpus = settings.corpus_dir
     corpus.mkdir(parents=True, exist_ok=True)
     plans = []
@@ -125,6 +160,8 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
             raise DocumentError(str(src), "no such file")
         name = safe_name(names[i] if names else src.name)
         dest = corpus / name
+        if dest.parent.resolve() != corpus.resolve() or dest.name != name:  # safe_name makes this impossible
+            raise DocumentError(name, "not a safe file name")
         # validate first: read it where it is, with the metadata it will have
         sidecar_text = None
         merged: dict[str, Any] = {}
@@ -146,15 +183,25 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
         staging = Path(tempfile.mkdtemp(prefix="pa-add-"))  # outside corpus/: never seen by a build
         try:
             probe = staging / name
-            shutil.copyfile(src, probe)
+            try:
+                shutil.copyfile(src, probe)
+            except OSError as exc:
+                raise DocumentError(str(src), f"cannot read: {exc.strerror or exc}") from exc
             if merged:
                 sidecar_text = json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v)
                                            for k, v in merged.items()}, ensure_ascii=False, indent=2)
                 (staging / f"{name}.meta.json").write_text(sidecar_text, encoding="utf-8")
-            doc = load_document(probe)  # DocumentError: nothing has changed
+            with read_limits(settings):  # the content must match the name; .docx/PDF size limits
+                doc = load_document(probe)  # DocumentError: nothing has changed
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         plans.append((src, dest, sidecar_text, doc))
+    first_of: dict[str, str] = {}
+    for src, dest, _sidecar, doc in plans:  # two of these files would be one document: refuse, change nothing
+        if doc.doc_id in first_of:
+            raise DocumentError(str(src), f"has the doc_id {doc.doc_id!r} of {first_of[doc.doc_id]}, added in the "
+                                          "same call; give one of them another file name or doc_id")
+        first_of[doc.doc_id] = dest.name
 
     with library_lock(settings):
         existing = _indexed_files(settings)

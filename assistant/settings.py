@@ -1,11 +1,13 @@
 """All settings, read once from the environment (prefix `PA_`) or a `.env` file."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,10 +30,19 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `serve` listens on (0.0.0.0 for all interfaces).")
     port: int = Field(8000, ge=0, le=65535, description="Port of `serve`; if it is busy and not set explicitly, a free one is used.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest JSON request body accepted by /v1 endpoints (413 above).")
+    rate_limit_per_minute: int = Field(120, ge=0, description="Requests per minute each client may make to the public question/search/browse endpoints (token bucket; 429 with Retry-After above); 0 = off. Counted per process: with several uvicorn workers or replicas each keeps its own count, so the global limit belongs in the load balancer / reverse proxy.")
+    rate_limit_burst: int = Field(30, ge=1, description="Requests a client may make at once before PA_RATE_LIMIT_PER_MINUTE applies (the bucket size).")
+    trust_forwarded: bool = Field(False, description="Identify clients by the first X-Forwarded-For address (only behind a reverse proxy that sets it); false = the connection's address.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Origins allowed to call the API from a browser (CORS), comma-separated or a JSON list, e.g. https://a.example,https://b.example; '*' = any; empty = CORS off.")
     index_poll_seconds: float = Field(10.0, ge=0, le=3600, description="How often `serve` checks whether another process switched the active index (docs add/remove, index); 0 = never.")
     model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (documents upload/remove); unset = they are disabled (403).")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest document upload accepted (413 above).")
+    max_docx_uncompressed_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Largest total uncompressed size of a .docx package (the sum of its ZIP entries), checked before it is opened; a larger one is refused as a possible ZIP bomb.")
+    max_docx_compression_ratio: float = Field(200.0, ge=1.0, description="Largest compression ratio (uncompressed / compressed) of one .docx entry over 1 MB; a higher one is refused as a possible ZIP bomb.")
+    max_docx_entries: int = Field(5000, ge=10, description="Most files (ZIP entries) a .docx package may contain.")
+    max_pdf_pages: int = Field(1000, ge=1, description="Most pages a PDF may have; a longer one is refused (split it).")
+    pdf_timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Longest time reading one PDF may take (checked between pages); a slower one is refused.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
@@ -39,6 +50,16 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(800, ge=16, le=8192, description="Longest LLM answer, in tokens.")
     llm_temperature: float = Field(0.1, ge=0.0, le=2.0, description="LLM sampling temperature.")
     llm_max_retries: int = Field(2, ge=0, le=5, description="Retries on 429 / 5xx / connection errors (with backoff).")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors_origins(cls, v):
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [o.strip() for o in text.split(",") if o.strip()]
+        return v
 
     @field_validator("fusion")
     @classmethod

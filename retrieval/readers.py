@@ -11,17 +11,29 @@ Formats: plain text and Markdown (`TextReader`, `MarkdownReader`), HTML (`HtmlRe
 via trafilatura), Word (`DocxReader`, python-docx) and PDF (`PdfReader`, pypdf). `sniff(path)` tells what
 the bytes are, whatever the name says. Every failure inside a reader is a `DocumentError` with a reason a
 person can act on; no library exception escapes.
+
+Each reader also checks that the bytes are what its format promises before parsing (a `.pdf` must carry
+the `%PDF-` header, a `.docx` must be a ZIP package with a Word main part, text/Markdown/HTML must not be
+binary), and the two parsers that could be made to work without end have limits (`ReadLimits`: a .docx
+package's uncompressed size, compression ratio and entry count, inspected before python-docx opens it; a
+PDF's page count and parse time, checked between pages). The limits come from the settings
+(`PA_MAX_DOCX_*`, `PA_MAX_PDF_PAGES`, `PA_PDF_TIMEOUT_SECONDS`); `read_limits(settings)` applies a given
+Settings object to the reads inside it.
 """
 from __future__ import annotations
 
 import codecs
 import logging
 import re
+import struct
+import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from assistant.errors import DocumentError
 
@@ -62,6 +74,60 @@ class BaseReader:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+# ----------------------------------------------------------------------------- limits
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much work one document may cost the readers (see the Settings fields of the same names)."""
+
+    max_docx_uncompressed_bytes: int = 200 * MB  # the sum of the package's declared uncompressed sizes
+    max_docx_compression_ratio: float = 200.0  # uncompressed / compressed, per entry (entries over 1 MB)
+    max_docx_entries: int = 5000  # files in the ZIP package
+    max_pdf_pages: int = 1000
+    pdf_timeout_seconds: float = 60.0  # parsing + text extraction, checked between pages
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ReadLimits:
+        defaults = cls()
+        return cls(**{name: getattr(settings, name, getattr(defaults, name)) for name in cls.__dataclass_fields__})
+
+
+DOCX_RATIO_MIN_BYTES = 1 * MB  # the ratio cap applies to entries larger than this (tiny parts compress oddly)
+_LIMITS: ContextVar[ReadLimits | None] = ContextVar("pa_read_limits", default=None)
+
+
+def current_limits() -> ReadLimits:
+    """The limits in force: those of `read_limits(...)` around this call, else the environment's settings."""
+    got = _LIMITS.get()
+    if got is not None:
+        return got
+    try:
+        from assistant.settings import get_settings
+
+        return ReadLimits.from_settings(get_settings())
+    except Exception:  # noqa: BLE001 - settings that do not load: the built-in limits still hold
+        return ReadLimits()
+
+
+@contextmanager
+def read_limits(limits: Any) -> Iterator[ReadLimits]:
+    """Apply limits (a ReadLimits or a Settings object) to every read inside the block (this thread/task)."""
+    if not isinstance(limits, ReadLimits):
+        limits = ReadLimits.from_settings(limits)
+    token = _LIMITS.set(limits)
+    try:
+        yield limits
+    finally:
+        _LIMITS.reset(token)
+
+
+def _size(n: float) -> str:
+    return f"{n / MB:.0f} MB" if n >= MB else f"{n:.0f} bytes"
 
 
 # ----------------------------------------------------------------------------- sniffing
@@ -134,6 +200,149 @@ def sniff(path: Path) -> str:
     return "unknown"
 
 
+# ----------------------------------------------------------------------------- content checks
+
+ZIP_MAGIC = b"PK\x03\x04"
+PDF_HEADER_WINDOW = 1024  # the `%PDF-` header must start within the first KB (what PDF readers accept)
+DOCX_MAIN = "word/document.xml"
+_DOCX_MAIN_TYPE = b"wordprocessingml.document.main+xml"
+_OTHER_OOXML = {"xl/workbook.xml": "an Excel workbook (.xlsx), not a Word document",
+                "ppt/presentation.xml": "a PowerPoint presentation (.pptx), not a Word document"}
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")  # C0 controls text never has (TAB, LF, CR, FF, VT, ESC are fine)
+MAX_CONTROL_SHARE = 0.05  # more control characters than this (of the first 64K characters): binary data
+
+
+def describe_content(path: Path) -> str:
+    """What the bytes at path are, for an error message: `a PDF`, `plain text`, `binary data`…"""
+    try:
+        kind = sniff(path)
+        if kind != "unknown":
+            return KIND_NAMES[kind]
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return "unreadable"
+    if head == OLE2_MAGIC:
+        return "an old binary Office file (.doc/.xls, OLE2)"
+    if head.startswith(ZIP_MAGIC):
+        return "a ZIP package that is not a Word document"
+    return "binary data"
+
+
+def _suffix(path: Path) -> str:
+    return Path(path).suffix.lower() or "(no extension)"
+
+
+def check_text_bytes(raw: bytes, path: Path, expected: str) -> None:
+    """DocumentError when raw is clearly not text: a PDF/ZIP/OLE2 file, or NUL bytes (UTF-16 with a BOM aside)."""
+    head = raw[:PDF_HEADER_WINDOW]
+    what = None
+    if head.lstrip(b"\x00\t\n\r\x0c ").startswith(b"%PDF-"):
+        what = "a PDF"
+    elif raw.startswith((ZIP_MAGIC, b"PK\x05\x06")):
+        what = "a ZIP package (e.g. a .docx)"
+    elif raw.startswith(OLE2_MAGIC):
+        what = "an old binary Office file (.doc/.xls, OLE2)"
+    elif _bom_encoding(raw) != "utf-16" and b"\x00" in raw:
+        what = "binary data (NUL bytes)"
+    if what:
+        raise DocumentError(str(path), f"expected {expected} for a {_suffix(path)} file, but the content is {what}")
+
+
+def check_text_chars(text: str, path: Path, expected: str) -> None:
+    """DocumentError when decoded text is binary data after all (NUL or many other control characters)."""
+    sample = text[:SNIFF_BYTES]
+    if "\x00" in text:
+        raise DocumentError(str(path), f"expected {expected} for a {_suffix(path)} file, but the content is "
+                                       "binary data (NUL characters)")
+    controls = len(_TEXT_CONTROLS.findall(sample))
+    if controls and controls > MAX_CONTROL_SHARE * len(sample):
+        raise DocumentError(str(path), f"expected {expected} for a {_suffix(path)} file, but the content is "
+                                       f"binary data ({controls} control characters in {len(sample)})")
+
+
+def check_pdf_header(path: Path) -> None:
+    """DocumentError unless the file starts (within its first KB) with the `%PDF-` header."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(PDF_HEADER_WINDOW)
+    except OSError as exc:
+        raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    if b"%PDF-" not in head:
+        raise DocumentError(str(path), f"expected a PDF for a {_suffix(path)} file, but the content has no %PDF- "
+                                       f"header (it is {describe_content(path)})")
+
+
+def _zip_entry_count(path: Path) -> int | None:
+    """The entry count in the end-of-central-directory record, read without parsing the directory."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - (0xFFFF + 22)))
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    (count,) = struct.unpack("<H", tail[at + 10:at + 12])
+    return None if count == 0xFFFF else count  # 0xFFFF: a ZIP64 count, read by zipfile below
+
+
+def check_docx_package(path: Path, limits: ReadLimits | None = None) -> None:
+    """A .docx must be a ZIP package with a Word main part, small enough to unpack (no ZIP bomb).
+
+    Only the ZIP directory is read (declared sizes; Python's zipfile never inflates an entry past its
+    declared size, and python-docx reads through it), so a bomb is refused before anything is inflated."""
+    limits = limits or current_limits()
+    p = str(path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic != ZIP_MAGIC:
+            raise DocumentError(p, f"expected a Word (.docx) document for a {_suffix(path)} file, but the content is "
+                                   f"{describe_content(path)} (a .docx is a ZIP package)")
+        count = _zip_entry_count(path)
+    except OSError as exc:
+        raise DocumentError(p, f"cannot read: {exc.strerror or exc}") from exc
+    too_many = ("the .docx package has {n} files; at most {cap} are accepted (PA_MAX_DOCX_ENTRIES) — "
+                "a ZIP bomb or not a Word document")
+    if count is not None and count > limits.max_docx_entries:
+        raise DocumentError(p, too_many.format(n=count, cap=limits.max_docx_entries))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > limits.max_docx_entries:
+                raise DocumentError(p, too_many.format(n=len(infos), cap=limits.max_docx_entries))
+            total = sum(i.file_size for i in infos)
+            if total > limits.max_docx_uncompressed_bytes:
+                raise DocumentError(p, f"the .docx package unpacks to {_size(total)}; at most "
+                                       f"{_size(limits.max_docx_uncompressed_bytes)} are accepted "
+                                       "(PA_MAX_DOCX_UNCOMPRESSED_BYTES) — a ZIP bomb?")
+            for info in infos:
+                if info.file_size > DOCX_RATIO_MIN_BYTES:
+                    ratio = info.file_size / max(info.compress_size, 1)
+                    if ratio > limits.max_docx_compression_ratio:
+                        raise DocumentError(p, f"the .docx part {info.filename!r} expands {ratio:.0f}-fold "
+                                               f"({_size(info.compress_size)} -> {_size(info.file_size)}); at most "
+                                               f"{limits.max_docx_compression_ratio:g}-fold is accepted "
+                                               "(PA_MAX_DOCX_COMPRESSION_RATIO) — a ZIP bomb?")
+            names = {i.filename for i in infos}
+            if DOCX_MAIN in names:
+                return
+            ctype = next((i for i in infos if i.filename == "[Content_Types].xml"), None)
+            if ctype is not None and ctype.file_size <= MB and _DOCX_MAIN_TYPE in zf.read(ctype):
+                return  # a Word main part under another name
+            other = next((desc for part, desc in _OTHER_OOXML.items() if part in names),
+                         f"a ZIP package without {DOCX_MAIN}")
+            raise DocumentError(p, f"expected a Word (.docx) document for a {_suffix(path)} file, but the content is "
+                                   f"{other}")
+    except DocumentError:
+        raise
+    except OSError as exc:  # its message would carry the path: say what happened only
+        raise DocumentError(p, f"not a valid .docx file (damaged ZIP container: {exc.strerror or type(exc).__name__})") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError,
+            RuntimeError, struct.error, UnicodeDecodeError) as exc:
+        raise DocumentError(p, f"not a valid .docx file (damaged ZIP container: {exc})") from exc
+
+
 # ----------------------------------------------------------------------------- shared helpers
 
 _SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009\u200b]+")
@@ -170,9 +379,10 @@ def decode_text(raw: bytes, path: Path, preferred: str | None = None) -> str:
         tried.append(enc)
         try:
             return raw.decode(enc)
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # UnicodeError: idna/punycode fail with the base class
             continue
-    raise DocumentError(str(path), f"not valid text in any of {', '.join(tried)}")
+    raise DocumentError(str(path), f"not valid text in any of {', '.join(tried)} (binary data, or another encoding: "
+                                   "save it as UTF-8)")
 
 
 # ----------------------------------------------------------------------------- text and Markdown
@@ -192,7 +402,10 @@ class TextReader(BaseReader):
             raw = Path(path).read_bytes()
         except OSError as exc:
             raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+        expected = "Markdown text" if _suffix(path) in MarkdownReader.suffixes else "plain text"
+        check_text_bytes(raw, path, expected)
         text = decode_text(raw, path)
+        check_text_chars(text, path, expected)
         text = text.removeprefix("\ufeff")
         return Extracted(text=text)
 
@@ -273,7 +486,11 @@ class MarkdownReader(BaseReader):
     kinds = ("text",)
 
     def extract(self, path: Path) -> Extracted:
-        return Extracted(text=markdown_to_text(TextReader().extract(path).text))
+        text = TextReader().extract(path).text
+        try:
+            return Extracted(text=markdown_to_text(text))
+        except Exception as exc:  # never expected (regular expressions only); never let out
+            raise DocumentError(str(path), f"the Markdown could not be read ({type(exc).__name__}: {exc})") from exc
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -281,6 +498,8 @@ class MarkdownReader(BaseReader):
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
                     "gb_2312-80": "gb18030", "utf8": "utf-8"}
+_NOT_PAGE_CHARSETS = {"idna", "punycode", "unicode-escape", "raw-unicode-escape", "unicode_escape",
+                      "raw_unicode_escape", "undefined"}
 _TITLE_SPLIT = re.compile(r"\s*(?:_|\s[-|–—]\s|\|)\s*")
 _BLOCK_TAGS = {"p", "head", "quote", "code", "item", "list", "table", "div", "main", "doc", "section"}
 _BOILERPLATE_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe",
@@ -299,9 +518,13 @@ def html_charset(raw: bytes) -> str | None:
         name = m.group(1).decode("ascii", "ignore").lower()
         name = _CHARSET_ALIASES.get(name, name)
         try:
-            return codecs.lookup(name).name
+            info = codecs.lookup(name)
         except LookupError:
             return None
+        # only a character set a web page can be written in (not base64/zlib/rot13, idna, unicode_escape…)
+        if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_PAGE_CHARSETS:
+            return None
+        return info.name
     return None
 
 
@@ -520,7 +743,17 @@ class HtmlReader(BaseReader):
             raw = Path(path).read_bytes()
         except OSError as exc:
             raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+        check_text_bytes(raw, path, "an HTML page")
         html = self.decode(raw, path)
+        check_text_chars(html, path, "an HTML page")
+        try:
+            return self._extract_html(html, path)
+        except DocumentError:
+            raise
+        except Exception as exc:  # lxml/trafilatura internals on a hostile page
+            raise DocumentError(str(path), f"not a readable HTML page ({type(exc).__name__}: {exc})") from exc
+
+    def _extract_html(self, html: str, path: Path) -> Extracted:
         # lxml refuses str input that carries an encoding declaration; we decoded already
         html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
         try:
@@ -616,6 +849,7 @@ class DocxReader(BaseReader):
             from docx.opc.exceptions import PackageNotFoundError
         except ImportError as exc:  # pragma: no cover - a declared dependency
             raise DocumentError(str(path), f"python-docx is not installed: {exc}") from exc
+        check_docx_package(path)  # a Word package, and no ZIP bomb: before python-docx inflates anything
         try:
             document = docx.Document(str(path))
         except PackageNotFoundError as exc:
@@ -846,6 +1080,9 @@ class PdfReader(BaseReader):
         except ImportError as exc:  # pragma: no cover - a declared dependency
             raise DocumentError(str(path), f"pypdf is not installed: {exc}") from exc
         logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns about every quirk of a file
+        limits = current_limits()
+        started = time.monotonic()
+        check_pdf_header(path)
         try:
             reader = pypdf.PdfReader(str(path), strict=False)
             if reader.is_encrypted:
@@ -870,9 +1107,16 @@ class PdfReader(BaseReader):
             raise DocumentError(str(path), f"not a readable PDF: {type(exc).__name__}: {exc}") from exc
         if n == 0:
             raise DocumentError(str(path), "the PDF has no pages (damaged?)")
+        if n > limits.max_pdf_pages:
+            raise DocumentError(str(path), f"the PDF has {n} pages; at most {limits.max_pdf_pages} are read "
+                                           "(PA_MAX_PDF_PAGES): split it into smaller files")
         texts: list[str] = []
         failed: list[str] = []
         for i in range(n):
+            if (spent := time.monotonic() - started) > limits.pdf_timeout_seconds:
+                raise DocumentError(str(path), f"reading the PDF took longer than {limits.pdf_timeout_seconds:g} s "
+                                               f"({spent:.1f} s, stopped before page {i + 1} of {n}; "
+                                               "PA_PDF_TIMEOUT_SECONDS)")
             try:
                 raw = pages[i].extract_text() or ""
             except Exception as exc:  # noqa: BLE001 - one bad page (broken font, stream…) is not the whole document

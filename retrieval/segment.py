@@ -308,7 +308,10 @@ def _table_passages(
 
     Returns (row index in block.rows, text). A 序号 first column is written as `1. <name>：…`; an
     empty name cell (a merged cell in Word/HTML) takes the name of the row above; a unit line
-    (`单位：万元`) is added to every row so that values keep their unit.
+    (`单位：万元`) is added to every row so that values keep their unit. A 单位 column's cell goes with
+    the value just before it (`20` + `万元`), or — right after the name column (`指标 | 单位 | 2020年`) —
+    with every numeric value of the row; a unit with no value to take it is kept as a cell. No row is
+    left empty and no cell is dropped (the header row labels the values).
     """
     header, *rows = block.rows
     if not rows:  # a single TAB-separated line: keep its cells
@@ -343,23 +346,39 @@ def _table_passages(
             name = last_name  # a merged name cell spans several rows
         last_name = name or last_name
         cells = []
+        # 指标 | 单位 | 2020年 | 2025年: a 单位 column right after the name is the unit of the row's values
+        row_unit_col = first + 1 if first + 1 in unit_cols else None
+        row_unit = row[row_unit_col].strip() if row_unit_col is not None and row_unit_col < len(row) else ""
+        row_unit_used = False
         for i, value in enumerate(row[first + 1:], start=first + 1):
             value = value.strip()
-            if not value or i in unit_cols:
+            if not value:
                 continue
+            if i in unit_cols:
+                if i == row_unit_col:
+                    continue  # added to the values below (or kept as a cell when none takes it)
+                if i - 1 not in unit_cols and row[i - 1].strip():
+                    continue  # added to the value just before it
+                # a unit with no value to go with: kept as a cell of its own, never dropped
             col = (header[i].strip() if i < len(header) else "") + ("目标" if i == target_col else "")
             unit_here = next((row[j].strip() for j in unit_cols.get_for(i) if j < len(row) and row[j].strip()), "")
             if not unit_here and (m := _HEADER_UNIT.match(col)) and _NUMERIC_VALUE.match(value):
                 col, unit_here = m.group(1).strip(), m.group(2)  # 支持标准（万元） 10 -> 支持标准 10万元
+            if not unit_here and row_unit and i not in unit_cols and _NUMERIC_VALUE.match(value):
+                unit_here, row_unit_used = row_unit, True  # 高新技术企业数：2020年 4142家
             if unit_here and not value.endswith(unit_here):
                 value += unit_here  # amounts and units together: 1500元/人/月, 20万元
             cells.append(f"{col} {value}" if col else value)
+        if row_unit and not row_unit_used:  # no numeric value took the row's unit: say it once
+            cells.insert(0, f"{header[row_unit_col].strip()} {row_unit}")
         if name:
             text = f"{name}：{'；'.join(cells)}" if cells else name
         else:
             text = "；".join(cells)
         if seq:
             text = f"{seq}. {text}"
+        if not text.strip():
+            continue  # a row of punctuation only (`．` under 序号): nothing to cite
         if unit:
             text += f"（{unit}）"
         if note and (marker is None or any(marker in c for c in row[1:])):
@@ -417,6 +436,13 @@ def _ends_article(blocks: list[Block], j: int) -> bool:
     return False
 
 
+def _source_lines(block: Block) -> list[str]:
+    """The lines a block was made of; a table's rows as `cell；cell` (front/back matter keep every word)."""
+    if block.kind == "table":
+        return [text for row in block.rows if (text := "；".join(c for c in row if c))]
+    return block.lines
+
+
 def segment(doc: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
     blocks = repair_blocks(doc.text, title=doc.title)
     drafts: list[tuple[tuple[str, ...], str, str, int]] = []  # (section, text, kind, page)
@@ -431,7 +457,7 @@ def segment(doc: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
         # front matter: everything before the document's own title line (the 通知 that issues it)
         for i, block in enumerate(blocks[:20]):
             if block.kind == "text" and i > 0 and _is_doc_title(block.text, doc.title):
-                front = [line for b in blocks[:i] for line in b.lines]
+                front = [line for b in blocks[:i] for line in _source_lines(b)]
                 if front:
                     drafts.append((("印发通知",), "\n".join(front), "front_matter", blocks[0].page))
                 start = i
@@ -485,7 +511,10 @@ def segment(doc: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
             continue
         text = block.text
         if BACK_MATTER_RE.match(text):
-            rest = [line for b in blocks[i:] for line in b.lines]
+            if open_heading is not None:  # a heading with nothing under it comes before the back matter
+                drafts.append((open_heading[1], open_heading[2], "heading", open_heading[3]))
+                open_heading = None
+            rest = [line for b in blocks[i:] for line in _source_lines(b)]
             drafts.append((("印发信息",), "\n".join(rest), "back_matter", block.page))
             break
         in_article = LV_ARTICLE in levels
@@ -549,16 +578,25 @@ def segment(doc: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
 
     passages: list[Passage] = []
     seen: dict[tuple[tuple[str, ...], str], int] = {}
+    used: set[str] = set()
     meta = {k: v for k, v in doc.meta.items() if isinstance(v, (str, int, float, bool))}
     paged = "\f" in doc.text
     for order, (section, text, kind, page) in enumerate(drafts):
         if kind in ("caption", "unit"):  # a caption with no table after all: keep its words
             kind = "paragraph"
         occurrence = seen.get((section, text), 0)
+        pid = passage_id(doc.doc_id, section, text, occurrence)
+        # passage_id's key is flat (`a > b` + text + occurrence): the section ("一、甲 > （一）乙",) and
+        # ("一、甲", "（一）乙"), or a text ending in "\x1f1", can give another passage's key. Ids stay unique
+        # (and stable: the same drafts in the same order give the same ids) by counting on to a free one.
+        while pid in used:
+            occurrence += 1
+            pid = passage_id(doc.doc_id, section, text, occurrence)
         seen[(section, text)] = occurrence + 1
+        used.add(pid)
         passages.append(
             Passage(
-                id=passage_id(doc.doc_id, section, text, occurrence),
+                id=pid,
                 doc_id=doc.doc_id,
                 doc_title=doc.title,
                 section=section,

@@ -9,7 +9,7 @@ import gradio as gr
 
 from api.auth import token_ok
 from api.service import Service
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, DocumentError
 from assistant.library import add_documents, list_documents, remove_document
 
 log = logging.getLogger(__name__)
@@ -56,11 +56,16 @@ def docs_tab(service: Service):
         path = Path(file_path)
         if path.suffix.lower() not in ACCEPT:
             raise gr.Error(f"不支持的文件类型 {path.suffix or '（无）'}；支持：{' '.join(ACCEPT)}")
+        size = path.stat().st_size if path.exists() else 0
+        if size > settings.max_upload_bytes:
+            raise gr.Error(f"{path.name} 有 {size} 字节，超过上限 {settings.max_upload_bytes} 字节（PA_MAX_UPLOAD_BYTES）")
         try:
             result = add_documents(settings, [path], meta)
             service.reload()
+        except DocumentError as exc:  # the reason and the file's own name, not the upload's temporary path
+            raise gr.Error(f"未能添加 {path.name}：{exc.reason}") from exc
         except AssistantError as exc:
-            raise gr.Error(f"未能添加：{exc}") from exc
+            raise gr.Error(f"未能添加：{str(exc).replace(str(path), path.name)}") from exc
         d = result.documents[0]
         guessed = d.meta.get("guessed")
         status = (f"{'已更新' if d.replaced else '已添加'}：{d.title}（{d.doc_id}），索引共 {result.build.passages} 段，"
