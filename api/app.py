@@ -13,7 +13,8 @@ from fastapi.responses import RedirectResponse
 from api import errors
 from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import ask, browse, eligibility, evals, library, openai_compat, ops
+from api.ratelimit import RateLimit, limited
+from api.routes import ask, browse, eligibility, evals, feedback, library, openai_compat, ops
 from api.service import Progress, Service
 from assistant.core import Assistant
 from assistant.settings import Settings, get_settings
@@ -29,6 +30,35 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 * `GET /v1/passages/{id}` — open a citation in context
 * The chat UI is at [/ui](/ui).
 """
+
+
+PROBLEM_SCHEMA = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
+BODY_UNPARSABLE = {"description": "The body cannot be parsed at all (bytes that are not UTF-8, a broken multipart form)",
+                   "content": {"application/json": {"schema": PROBLEM_SCHEMA}}}
+RATE_LIMITED = {"description": "Over the per-client rate limit (PA_RATE_LIMIT_PER_MINUTE, PA_RATE_LIMIT_BURST)",
+                "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+                "content": {"application/json": {"schema": PROBLEM_SCHEMA}}}
+
+
+def document_middleware_responses(app: FastAPI) -> None:
+    """Say in /openapi.json what answers come from outside the routes: 400 when a request body cannot be
+    parsed at all (FastAPI's own answer, not a 422), 429 from the rate limit on the public endpoints."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            for path, item in generate().get("paths", {}).items():
+                for method, operation in item.items():
+                    if not isinstance(operation, dict):
+                        continue
+                    responses = operation.setdefault("responses", {})
+                    if "requestBody" in operation:
+                        responses.setdefault("400", BODY_UNPARSABLE)
+                    if limited(method.upper(), path):
+                        responses.setdefault("429", RATE_LIMITED)
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def create_app(settings: Settings | None = None, *, assistant: Assistant | None = None,
@@ -52,7 +82,8 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.state.service = service
     app.state.metrics = metrics
     errors.install(app)
-    for module in (ask, browse, eligibility, library, evals, openai_compat, ops):
+    document_middleware_responses(app)
+    for module in (ask, browse, eligibility, library, evals, openai_compat, feedback, ops):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
@@ -69,5 +100,13 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/v1/documents": settings.max_upload_bytes + 64 * 1024,
                                   "/v1/evals": 5 * 1024 * 1024 + 64 * 1024})
+    if settings.rate_limit_per_minute > 0:  # outside BodyLimit: a client over its limit is refused before its body is read
+        app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
+                           trust_forwarded=settings.trust_forwarded)
+    if settings.cors_origins:  # outside RateLimit: preflights are answered here, and 429s carry CORS headers too
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["*"], expose_headers=["Retry-After"], allow_credentials=False, max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The suite makes hundreds of requests from one client: the per-client rate limit is off unless a test sets
+# it explicitly (tests/hardening/test_access.py does); Settings() and subprocesses read this.
+os.environ.setdefault("PA_RATE_LIMIT_PER_MINUTE", "0")
 
 
 @pytest.fixture(scope="session")

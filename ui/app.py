@@ -134,7 +134,8 @@ def build_ui(service: Service) -> gr.Blocks:
         gr.Info("感谢反馈，已记录。")
         return ""
 
-    with gr.Blocks(title="政策助手 · 长沙科技创新政策问答", fill_width=False) as demo:
+    with gr.Blocks(title="政策助手 · 长沙科技创新政策问答", fill_width=False,
+                   delete_cache=(3600, 3600)) as demo:  # uploads in the Gradio cache are deleted after an hour
         gr.Markdown("# 政策助手\n长沙市“十四五”科技创新规划及相关政策问答。每个回答都附有可展开上下文的引用段落；"
                     "文档中没有的内容会直接说明。", elem_id="pa-title")
         with gr.Tab("问答", id="chat", elem_id="pa-tab-chat"):

@@ -22,7 +22,8 @@ def _jobs(request: Request, settings) -> Any:
     return request.app.state.service.eval_jobs
 
 
-@router.post("/evals", responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}},
+@router.post("/evals", responses={401: {"model": Problem}, 403: {"model": Problem}, 413: {"model": Problem},
+                                  422: {"model": Problem}},
              summary="Upload an evaluation set (JSONL, CSV or XLSX) and run it in the background; admin token")
 def start_eval(_: AdminDep, request: Request, assistant: AssistantDep, settings: SettingsDep,
                file: Annotated[UploadFile, File(description="问题, 标准答案要点, 依据原文, 类别 (编号, 上一题)")]) -> dict:
@@ -51,7 +52,8 @@ def start_eval(_: AdminDep, request: Request, assistant: AssistantDep, settings:
     return job.to_dict()
 
 
-@router.get("/evals/{run_id}", responses={404: {"model": Problem}}, summary="Progress, then the summary; admin token")
+@router.get("/evals/{run_id}", responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}},
+            summary="Progress, then the summary; admin token")
 def eval_status(_: AdminDep, request: Request, settings: SettingsDep,
                 run_id: Annotated[str, PathParam(max_length=64)]) -> dict:
     job = _jobs(request, settings).get(run_id)
@@ -60,7 +62,9 @@ def eval_status(_: AdminDep, request: Request, settings: SettingsDep,
     return job.to_dict()
 
 
-@router.get("/evals/{run_id}/report", response_class=HTMLResponse, responses={404: {"model": Problem}},
+@router.get("/evals/{run_id}/report", responses={200: {"content": {"text/html": {}}, "description": "The HTML report"},
+                                                 401: {"model": Problem}, 403: {"model": Problem},
+                                                 404: {"model": Problem}},  # JSON Problems, not HTML
             summary="The run's HTML report; admin token")
 def eval_report(_: AdminDep, request: Request, settings: SettingsDep,
                 run_id: Annotated[str, PathParam(max_length=64)]) -> HTMLResponse:

@@ -76,7 +76,9 @@ def models(settings: SettingsDep) -> dict[str, Any]:
                                         "owned_by": "policy-assistant"}]}
 
 
-@router.post("/chat/completions", responses=ERRORS, summary="OpenAI-compatible chat completion with citations")
+@router.post("/chat/completions", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": (
+        "A chat.completion object, or with `stream: true` Server-Sent Events of chat.completion.chunk objects "
+        "ending with `data: [DONE]`.")}}, summary="OpenAI-compatible chat completion with citations")
 def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: SettingsDep):
     question, history = split_messages(req.messages)
     check_text("messages", question, settings)
