@@ -5,6 +5,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from assistant.errors import AssistantError, IndexNotReady, InvalidQuery, StoreUnavailable
 
@@ -29,6 +30,20 @@ def install(app: FastAPI) -> None:
     async def _store(request: Request, exc: StoreUnavailable):
         return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
+    async def _store_failure(request: Request, exc: Exception):
+        """The Chroma client's own errors (connection refused, timeouts, server errors): a 503 naming the
+        store when a fresh probe confirms it does not answer, else an ordinary 500."""
+        service = getattr(request.app.state, "service", None)
+        problem = await run_in_threadpool(service.store_problem, 0.5) if service is not None else None
+        if problem:
+            log.error("%s %s: %s (%s)", request.method, request.url.path, problem, type(exc).__name__)
+            return JSONResponse(status_code=503, content={"detail": problem}, headers={"Retry-After": "5"})
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": "internal error; it has been logged"})
+
+    for store_error in _store_error_types():
+        app.add_exception_handler(store_error, _store_failure)
+
     @app.exception_handler(AssistantError)
     async def _assistant(request: Request, exc: AssistantError):
         log.error("%s %s: %s", request.method, request.url.path, exc)
@@ -38,3 +53,18 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(status_code=500, content={"detail": "internal error; it has been logged"})
+
+
+def _store_error_types() -> list[type[Exception]]:
+    """What the Chroma client raises when its store fails: httpx transport errors (server mode) and
+    chromadb's own errors."""
+    import httpx
+
+    types: list[type[Exception]] = [httpx.TransportError]
+    try:
+        from chromadb.errors import ChromaError
+
+        types.append(ChromaError)
+    except ImportError:  # pragma: no cover - chromadb is a dependency
+        pass
+    return types

@@ -16,6 +16,10 @@ from assistant.settings import Settings
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
+STORE_PROBE_TTL = 1.5  # s: /readyz reuses the last store probe this long, so it never hammers the store
+STORE_PROBE_TIMEOUT = 3.0  # s: a store that has not answered by then is reported as not answering
+STORE_RETRY_SECONDS = 3.0  # s: a Chroma server that is down at startup is tried again this often
+
 
 class Service:
     def __init__(self, settings: Settings, progress: Progress | None = None,
@@ -32,6 +36,9 @@ class Service:
         self._thread: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
         self._reload_lock = threading.Lock()
+        self._probe_lock = threading.Lock()
+        self._probe: tuple[float, str | None] | None = None  # (monotonic time, problem or None)
+        self._probe_thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self._assistant is not None or self._thread is not None:
@@ -47,17 +54,41 @@ class Service:
             self._progress_cb(done, total)
 
     def _load(self) -> None:
-        try:
-            self._assistant = Assistant.from_settings(self.settings, progress=self._on_progress)
-            self._assistant.warm_up()
-        except AssistantError as exc:
-            self.status, self.error = "failed", str(exc)
-            log.error("the index could not be loaded: %s", exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - reported on /readyz, never raised into a request
-            self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
-            log.exception("the index could not be loaded")
-            return
+        while True:
+            try:
+                try:
+                    fresh = Assistant.from_settings(self.settings, progress=self._on_progress)
+                    fresh.warm_up()
+                except Exception as exc:
+                    if self.settings.chroma_host and not isinstance(exc, AssistantError) and _transport_error(exc):
+                        raise StoreUnavailable(f"{self.store_label()} does not answer "
+                                               f"({type(exc).__name__}: {exc})") from exc
+                    raise
+                self._assistant = fresh
+                break
+            except StoreUnavailable as exc:
+                if not self.settings.chroma_host:
+                    self.status, self.error = "failed", str(exc)
+                    log.error("the index could not be loaded: %s", exc)
+                    return
+                # a Chroma server that is down (or not up yet) at startup: keep trying, /readyz says why
+                if self.status != "store_unavailable" or self.error != str(exc):
+                    log.error("the index could not be loaded: %s; trying again every %.0f s", exc,
+                              STORE_RETRY_SECONDS)
+                self.status, self.error = "store_unavailable", str(exc)
+                time.sleep(STORE_RETRY_SECONDS)
+            except AssistantError as exc:
+                self.status, self.error = "failed", str(exc)
+                log.error("the index could not be loaded: %s", exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - reported on /readyz, never raised into a request
+                self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
+                log.exception("the index could not be loaded")
+                return
+        self._loaded()
+
+    def _loaded(self) -> None:
+        self.error = ""
         self.ready_seconds = time.monotonic() - self.started
         self.status = "ready"
         log.info("index ready: %d passages (%.1f s)", self._assistant.info.passages, self.ready_seconds)
@@ -129,18 +160,83 @@ class Service:
             return self._assistant
         if self.status == "failed":
             raise IndexNotReady(f"the index could not be loaded: {self.error}")
+        if self.status == "store_unavailable":  # IndexNotReady: callers (UI) already handle it; 503 in the API
+            raise IndexNotReady(f"the index could not be loaded yet: {self.error}; trying again every "
+                                f"{STORE_RETRY_SECONDS:.0f} s")
         if self.status == "building":
             done, total = self.progress
             raise IndexNotReady(f"the index is being built ({done}/{total} passages embedded); try again shortly")
         raise IndexNotReady("the index is loading; try again shortly")
 
-    def check_store(self) -> None:
-        """In server mode, make sure the Chroma server still answers (raises StoreUnavailable)."""
-        if not self.settings.chroma_host or self._assistant is None:
-            return
-        try:
-            self._assistant.searcher.dense.collection.count()
-        except Exception as exc:  # noqa: BLE001 - any client failure means the store is unreachable
-            raise StoreUnavailable(
-                f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} does not answer: {exc}"
-            ) from exc
+    def store_label(self) -> str:
+        if self.settings.chroma_host:
+            return (f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                    "(PA_CHROMA_HOST/PA_CHROMA_PORT)")
+        return f"the embedded Chroma store at {self.settings.data_dir / 'chroma'} (PA_DATA_DIR)"
+
+    def store_address(self) -> str:
+        if self.settings.chroma_host:
+            return f"{self.settings.chroma_host}:{self.settings.chroma_port}"
+        return str(self.settings.data_dir / "chroma")
+
+    def store_problem(self, max_age: float = STORE_PROBE_TTL) -> str | None:
+        """What is wrong with the vector store, or None when it answers.
+
+        One cheap call (the active collection's count: it proves the store answers AND still holds the
+        index), at most one at a time, reused for `max_age` seconds, never waiting more than
+        STORE_PROBE_TIMEOUT (a Chroma client call may wait up to retrieval.store.HTTP_TIMEOUT on a hung server)."""
+        assistant = self._assistant
+        if assistant is None:
+            return None
+        with self._probe_lock:
+            now = time.monotonic()
+            if self._probe is not None and now - self._probe[0] < max_age:
+                return self._probe[1]
+            self._probe = (time.monotonic(), self._run_probe(assistant))
+            return self._probe[1]
+
+    def _run_probe(self, assistant: Assistant) -> str | None:
+        label = self.store_label()
+        if self._probe_thread is not None and self._probe_thread.is_alive():
+            return f"{label} has not answered for more than {STORE_PROBE_TIMEOUT:.0f} s"
+        outcome: dict[str, BaseException] = {}
+        collection = assistant.searcher.dense.collection
+
+        def probe() -> None:
+            try:
+                collection.count()
+            except BaseException as exc:  # noqa: BLE001 - reported, never raised from this thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=probe, name="pa-store-probe", daemon=True)
+        thread.start()
+        thread.join(STORE_PROBE_TIMEOUT)
+        if thread.is_alive():
+            self._probe_thread = thread  # a hung call: do not pile up more threads behind it
+            return f"{label} does not answer within {STORE_PROBE_TIMEOUT:.0f} s"
+        exc = outcome.get("error")
+        if exc is None:
+            return None
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if type(exc).__name__ in {"NotFoundError", "InvalidCollectionException"}:
+            return f"{label} answers but no longer holds the active index {collection.name} ({reason})"
+        return f"{label} does not answer ({reason})"
+
+    def check_store(self, max_age: float = STORE_PROBE_TTL) -> None:
+        """Raise StoreUnavailable (naming the store and the problem) unless the vector store answers."""
+        problem = self.store_problem(max_age)
+        if problem:
+            raise StoreUnavailable(problem)
+
+
+def _transport_error(exc: BaseException | None) -> bool:
+    """A connection failure (refused, reset, timed out) anywhere in the exception chain."""
+    import httpx
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

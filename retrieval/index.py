@@ -18,14 +18,14 @@ from typing import Callable
 
 import numpy as np
 
-from assistant.errors import DocumentError, IndexError_, IndexNotReady
+from assistant.errors import AssistantError, DocumentError, IndexError_, IndexNotReady
 from assistant.settings import Settings
 from retrieval.bm25 import BM25Retriever
 from retrieval.documents import Document, iter_corpus
 from retrieval.embedders import Embedder
 from retrieval.passage import Passage
 from retrieval.segment import segment
-from retrieval.store import PassageStore
+from retrieval.store import PassageStore, is_disk_full
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -130,18 +130,25 @@ def build_index(
         "passages": len(passages),
         "documents": len(docs),
     }
-    collection = store.create_build(build_id, info)
+    collection = None
     try:
+        collection = store.create_build(build_id, info)
         store.add(collection, passages, matrix)
         if collection.count() != len(passages):
             raise IndexError_(f"wrote {collection.count()} of {len(passages)} passages; keeping the previous index")
         bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages], fp)
         bm25.save(bm25_dir(settings, collection.name))
-    except BaseException:
-        try:
-            store.client.delete_collection(collection.name)
-        except Exception:  # best effort; the next build removes leftovers
-            pass
+    except BaseException as exc:
+        if collection is not None:
+            try:
+                store.client.delete_collection(collection.name)
+            except Exception:  # best effort; the next build removes leftovers
+                pass
+            shutil.rmtree(bm25_dir(settings, collection.name), ignore_errors=True)  # a half-written cache
+        if isinstance(exc, Exception) and (is_disk_full(exc) or not isinstance(exc, AssistantError)):
+            # a full disk (or any store failure) is one line for the user, never a traceback
+            log.debug("writing the new index failed", exc_info=True)
+            raise write_error(settings, exc, current) from exc
         raise
     store.activate(collection, info)  # the switch: one write
     for name in store.drop_inactive():
@@ -149,6 +156,21 @@ def build_index(
     _drop_stale_bm25(settings, collection.name)
     return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
                        len(passages) - len(missing), time.perf_counter() - started, errors)
+
+
+def write_error(settings: Settings, exc: BaseException, current) -> IndexError_:
+    """One line naming where the write failed, why, and that the previous index is untouched."""
+    where = (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host
+             else str(settings.data_dir))
+    keep = (f"the previous index {current.name} is unchanged and still serves" if current is not None
+            else "no index was written")
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
+    if is_disk_full(exc):
+        return IndexError_(f"not enough disk space to write the new index in {where} ({reason}); {keep}. "
+                           "Free some space and run the command again.")
+    hint = (" Check the free disk space, file size limits and permissions there."
+            if "i/o error" in reason.lower() or isinstance(exc, OSError) else "")
+    return IndexError_(f"writing the new index in {where} failed ({reason}); {keep}.{hint}")
 
 
 def _drop_stale_bm25(settings: Settings, keep: str) -> None:

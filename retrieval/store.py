@@ -7,6 +7,7 @@ so a crash mid-build leaves the previous index serving. The same scheme works fo
 """
 from __future__ import annotations
 
+import errno
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +29,14 @@ def make_client(settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=settings.chroma_host,
                 port=settings.chroma_port,
                 ssl=settings.chroma_ssl,
                 settings=chroma_settings,
             )
+            _bound_timeouts(client)
+            return client
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
@@ -43,7 +46,42 @@ def make_client(settings: Settings):
             if settings.chroma_host
             else f"embedded Chroma store at {settings.data_dir / 'chroma'} (PA_DATA_DIR)"
         )
+        if is_disk_full(exc):  # SQLite needs a little room even to open the store
+            raise StoreUnavailable(f"not enough disk space to open the {where}: {exc}") from exc
         raise StoreUnavailable(f"cannot open the {where}: {exc}") from exc
+
+
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_DISK_FULL_TEXT = ("disk is full", "no space left", "file too large", "quota exceeded", "disk quota",
+                   "os error 28", "os error 27", "os error 122")
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """ENOSPC / EFBIG / EDQUOT anywhere in the chain, or the same said by SQLite or Chroma's Rust core."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+            return True
+        if any(t in str(exc).lower() for t in _DISK_FULL_TEXT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+HTTP_TIMEOUT = (5.0, 60.0)  # s: connect, and read/write/pool
+
+
+def _bound_timeouts(client) -> None:
+    """chromadb's HTTP client waits forever (httpx timeout=None): a hung or black-holed server would hang
+    every request thread. Bound it: connecting fails after 5 s, any call after 60 s."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is None:  # another chromadb layout: keep its defaults
+        log.debug("cannot set timeouts on the Chroma client (%s)", type(client).__name__)
+        return
+    import httpx
+
+    session.timeout = httpx.Timeout(HTTP_TIMEOUT[1], connect=HTTP_TIMEOUT[0])
 
 
 @dataclass

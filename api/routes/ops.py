@@ -15,16 +15,19 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="200 when the index is loaded and the store answers; 503 before")
+@router.get("/readyz", summary="200 when the index is loaded and the store answers; 503 before",
+            responses={503: {"description": "Not ready: {status, progress?, detail?}, with Retry-After"}})
 def readyz(service: ServiceDep, metrics: MetricsDep):
+    """The vector store is probed (one cheap call, reused for ~1.5 s, bounded by a timeout): a Chroma
+    server that stopped answering turns this to 503 naming it, and back to 200 once it answers again."""
     body: dict = {"status": service.status}
     if service.status == "ready":
         try:
             service.check_store()
         except StoreUnavailable as exc:
             metrics.ready.set(0)
-            return JSONResponse({"status": "store_unavailable", "detail": str(exc)}, status_code=503,
-                                headers={"Retry-After": "5"})
+            return JSONResponse({"status": "store_unavailable", "store": service.store_address(),
+                                 "detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
         info = service.get().info
         metrics.ready.set(1)
         body.update(passages=info.passages, documents=info.documents, collection=info.collection,
@@ -34,6 +37,8 @@ def readyz(service: ServiceDep, metrics: MetricsDep):
     metrics.ready.set(0)
     if service.status == "building":
         body["progress"] = {"done": service.progress[0], "total": service.progress[1]}
+    if service.status == "store_unavailable":
+        body["store"] = service.store_address()
     if service.error:
         body["detail"] = service.error
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
@@ -45,6 +50,6 @@ def metrics_endpoint(service: ServiceDep, metrics: MetricsDep) -> Response:
         info = service.get().info
         metrics.passages.set(info.passages)
         metrics.documents.set(info.documents)
-        metrics.ready.set(1)
+        metrics.ready.set(0 if service.store_problem() else 1)  # the same (cached) probe as /readyz
     body, ctype = metrics.render()
     return Response(body, media_type=ctype)

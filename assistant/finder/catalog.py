@@ -44,14 +44,17 @@ def load_or_extract(passages: list[Passage], vocab: Vocabulary, cache_dir: Path 
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("measure cache %s is unreadable (%s); extracting again", path, exc)
     measures = extract_measures(passages, vocab)
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob("measures-*.json"):
+        for old in (*path.parent.glob("measures-*.json"), *path.parent.glob(".measures-*.tmp")):
             old.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".measures-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump({"measures": [m.to_dict() for m in measures]}, f, ensure_ascii=False)
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)  # a full disk must not fill up with half-written caches
         log.warning("could not cache the measures in %s: %s", path.parent, exc)
     return measures
