@@ -1,7 +1,8 @@
-"""`python -m evals run SET [--mode M] [--out DIR]` · `compare A B` · `bench` · `load` · `library-bench`."""
+"""`python -m evals run SET [--mode M] [--out DIR]` · `compare A B` · `bench` · `load` · `soak` · `library-bench`."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Optional
@@ -146,33 +147,112 @@ def bench(
         out.write_text(text + "\n", encoding="utf-8")
 
 
-@app.command()
-def load(
-    url: Optional[str] = typer.Option(None, "--url", help="A running server; omitted: start one on the current index."),
-    endpoint: list[str] = typer.Option(["search", "ask"], "--endpoint", help="search and/or ask (repeatable)."),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1000),
-    duration: float = typer.Option(30.0, "--duration", min=1.0, help="Seconds per endpoint."),
-    set_path: Path = typer.Option(DEFAULT_SET, "--set", help="Questions to send (cycled)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
-):
-    """Concurrent HTTP load on /v1/search and /v1/ask: requests/s, p50/p95/p99, errors."""
-    from contextlib import nullcontext
-
-    from evals.load import run_load, serve
-
-    questions = [i.question for i in _load_set(set_path)]
-    results: dict = {}
-    with (nullcontext((url, None)) if url else serve()) as (base, ready_s):
-        if ready_s is not None:
-            results["server_ready_s"] = round(ready_s, 2)
-        for ep in endpoint:
-            results[ep] = run_load(base, ep, questions, concurrency, duration)
-            console.print(results[ep])
-    text = json.dumps(results, ensure_ascii=False, indent=2)
+def _write_json(result: dict, out: Optional[Path]) -> None:
+    text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n", encoding="utf-8")
+        console.print(f"written to {out}")
+
+
+def _server(url: Optional[str]):
+    """A running server (--url: no pid known) or one started here on the current index, rate limiting off."""
+    from contextlib import nullcontext
+
+    from evals.load import LOAD_ENV, serve
+
+    return nullcontext((url, None)) if url else serve(dict(LOAD_ENV))
+
+
+def _loadavg() -> list[float]:
+    """The machine's 1/5/15-minute load averages: numbers measured on a busy machine are read with them."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _warn_errors(name: str, r: dict) -> None:
+    if r["5xx"] or r["transport_errors"]:
+        console.print(f"[red]{name}: {r['5xx']} answers with 5xx, transport errors {r['transport_errors']}[/]")
+    if r["status_codes"].get("429"):
+        console.print(f"[yellow]{name}: {r['status_codes']['429']} answers were 429 (rate limited): "
+                      "the server at --url has PA_RATE_LIMIT_PER_MINUTE set[/]")
+
+
+@app.command()
+def load(
+    url: Optional[str] = typer.Option(None, "--url", help="A running server; omitted: start one on the current "
+                                                          "(warm) index, with rate limiting off."),
+    endpoint: list[str] = typer.Option(["search", "ask"], "--endpoint", help="search and/or ask (repeatable)."),
+    clients: int = typer.Option(8, "--clients", "--concurrency", min=1, max=1000,
+                                help="Concurrent closed-loop clients."),
+    duration: float = typer.Option(30.0, "--duration", min=1.0, help="Seconds per endpoint (measured)."),
+    warmup: float = typer.Option(3.0, "--warmup", min=0.0, help="Seconds of load before each measurement, not counted."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1.0, help="Client timeout per request (seconds)."),
+    set_path: Path = typer.Option(DEFAULT_SET, "--set", help="Questions to send (cycled)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+):
+    """Concurrent HTTP load on /v1/search and /v1/ask: count, requests/s, p50/p95/p99, status codes, 5xx."""
+    from evals.load import ENDPOINTS, run_load
+
+    bad = [e for e in endpoint if e not in ENDPOINTS]
+    if bad:
+        console.print(f"[red]error:[/] --endpoint {bad[0]!r}; allowed: {', '.join(ENDPOINTS)}")
+        raise typer.Exit(2)
+    questions = [i.question for i in _load_set(set_path)]
+    results: dict = {"cpus": os.cpu_count(), "loadavg_before": _loadavg()}
+    with _server(url) as served:
+        base, ready_s = served
+        if ready_s is not None:
+            results["server_ready_s"] = round(ready_s, 2)
+        for ep in endpoint:
+            results[ep] = r = run_load(base, ep, questions, clients, duration, warmup=warmup, timeout=timeout)
+            console.print(f"{r['endpoint']}: {r['count']} requests in {r['duration_s']} s, {r['rps']} req/s, "
+                          f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, "
+                          f"status {r['status_codes']}, 5xx {r['5xx']}")
+            _warn_errors(ep, r)
+    results["loadavg_after"] = _loadavg()
+    _write_json(results, out)
+
+
+@app.command()
+def soak(
+    requests: int = typer.Option(10000, "--requests", min=1, help="Requests in all (ask and search mixed)."),
+    clients: int = typer.Option(8, "--clients", "--concurrency", min=1, max=1000),
+    ask_share: float = typer.Option(0.5, "--ask-share", min=0.0, max=1.0, help="Share of /v1/ask (rest /v1/search)."),
+    sample_every: int = typer.Option(500, "--sample-every", min=1, help="Sample the server's RSS every N requests."),
+    url: Optional[str] = typer.Option(None, "--url", help="A running server; omitted: start one on the current "
+                                                          "(warm) index, with rate limiting off."),
+    pid: Optional[int] = typer.Option(None, "--pid", help="With --url: the server's process id, for RSS samples."),
+    max_growth: Optional[float] = typer.Option(None, "--max-growth-pct",
+                                               help="Exit 1 if RSS grew more than this after the warm-up."),
+    set_path: Path = typer.Option(DEFAULT_SET, "--set", help="Questions to send (cycled)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="JSON report (default evals/runs/soak-<time>.json)."),
+):
+    """A fixed number of mixed requests; the server's RSS every N requests and its growth after a 10% warm-up."""
+    from evals.load import run_soak
+
+    questions = [i.question for i in _load_set(set_path)]
+    result: dict = {"cpus": os.cpu_count(), "loadavg_before": _loadavg()}
+    with _server(url) as served:
+        server_pid = getattr(served, "pid", None) or pid
+        if served[1] is not None:
+            result["server_ready_s"] = round(served[1], 2)
+        if server_pid is None:
+            console.print("[yellow]no server pid (--url without --pid): memory is not sampled[/]")
+        result.update(run_soak(served[0], questions, requests, clients, ask_share, server_pid, sample_every))
+    result["loadavg_after"] = _loadavg()
+    _warn_errors("soak", result)
+    rss = result["rss"]
+    if rss:
+        console.print(f"RSS: first {rss['first_mb']} MB, after warm-up ({rss['after_warmup_at']} requests) "
+                      f"{rss['after_warmup_mb']} MB, last {rss['last_mb']} MB, peak {rss['peak_mb']} MB; "
+                      f"growth after warm-up {rss['growth_after_warmup_pct']}%")
+    console.print(f"{result['count']} requests in {result['duration_s']} s ({result['rps']} req/s), "
+                  f"status {result['status_codes']}, 5xx {result['5xx']}")
+    _write_json(result, out or Path("evals/runs") / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    if max_growth is not None and rss and rss["growth_after_warmup_pct"] > max_growth:
+        console.print(f"[red]RSS grew {rss['growth_after_warmup_pct']}% after the warm-up (limit {max_growth}%)[/]")
+        raise typer.Exit(1)
 
 
 @app.command("library-bench")
