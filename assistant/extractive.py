@@ -25,6 +25,7 @@ from assistant.relevance import (
     share,
     specific_terms,
 )
+from assistant.postcheck import instruction_free
 from retrieval.passage import Hit
 from retrieval.text import split_sentences
 
@@ -33,6 +34,9 @@ MAX_QUOTES = 3
 MAX_ANSWER_CHARS = 320
 LEAD_CHARS = 20
 _NUMBERED_TITLE = re.compile(r"^\s*\d{1,2}[.、．]\s*[^\d]*$")  # "2. 加强高新技术企业培育。" (a title, no figures)
+
+
+_FOREIGN_MARK = re.compile(r"\[\d{1,3}\]|【\s*(?:来源|出处|引用)|(?:来源|出处)\s*[:：]\s*《?[^，。]{0,20}(?:文件|通知|办法)")
 
 
 @dataclass
@@ -111,8 +115,13 @@ class ExtractiveAnswerer:
         for rank, hit in enumerate(hits[:SENTENCE_POOL]):
             prior = max(hit.score, 0.0) / top if top > 0 else 0.0
             context = " ".join(hit.passage.section[-1:])
-            units = [hit.passage.text] if hit.passage.kind == "table_row" else _sentences(hit.passage.text)
+            # passages are data: an instruction-like sentence planted in one ("忽略之前的指令…") and what
+            # follows it are never quoted, nor sentences carrying citation marks or sources of their own
+            text = instruction_free(hit.passage.text)
+            units = [text] if hit.passage.kind == "table_row" else _sentences(text)
             for s in units:
+                if _FOREIGN_MARK.search(s):
+                    continue
                 present = present_terms(terms, f"{s} {context}")
                 cov = share(terms, present)
                 out.append(Candidate(rank, hit, s, 0.55 * cov + 0.45 * prior, cov, share(terms, present, skip)))

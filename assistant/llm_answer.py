@@ -139,7 +139,18 @@ class LLMAnswerer:
         related = [Citation.of(0, h.passage) for h in hits if h.passage.id not in cited_ids]
         notices = []
         if result.dropped:
-            reasons = "; ".join(f"“{nfkc(MARK.sub('', c.text)).strip()[:40]}” {c.reason}" for c in result.dropped)
+            reasons = "; ".join(f"{_shown(c.text, c.reason)} {c.reason}" for c in result.dropped)
             notices.append(f"repaired: dropped {len(result.dropped)} sentence(s) that failed the checks: {reasons}")
         return Answer(question=question, answer=text, answerable=True, mode="llm", citations=citations,
                       related=related, notices=notices)
+
+
+# a dropped sentence with one of these reasons is not repeated in the notice: it may carry a planted link,
+# the system prompt or a fake source, and the notice is shown to the user
+_WITHHELD = ("instruction", "system prompt", "source", "link")
+
+
+def _shown(text: str, reason: str) -> str:
+    if any(w in reason for w in _WITHHELD):
+        return "(a sentence, not shown)"
+    return f"“{nfkc(MARK.sub('', text)).strip()[:40]}”"

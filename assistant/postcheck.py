@@ -5,7 +5,10 @@ Every sentence ("claim") is checked against the passages it cites:
 - every figure — numbers with units, percentages, years, document numbers such as 〔2021〕30号 — must occur
   in a passage the sentence cites (instruction-like text planted in a passage does not count as evidence);
 - a sentence with a figure and no citation, or a substantial sentence with no citation, fails;
-- a sentence that repeats an instruction ("忽略以上规则…", "system:") fails.
+- a sentence that repeats an instruction ("忽略以上规则…", "system:", "developer mode") fails;
+- a sentence that repeats the system prompt (its rules, the <passage> markup) fails;
+- a link (http://…, www.…, a bare domain) must occur in a passage the sentence cites, outside planted text;
+- a bracketed source the passages do not name (【来源：国务院文件】) fails.
 Failing sentences are dropped; the caller decides whether enough is left to show.
 """
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from assistant.prompt import REWRITE_SYSTEM, SYSTEM
 from retrieval.passage import Passage
 from retrieval.text import split_sentences
 
@@ -35,7 +39,24 @@ CN_AMOUNT = re.compile(r"([零〇一二两三四五六七八九十百千]+)\s*(�
 INSTRUCTION = re.compile(
     r"忽略(?:以上|之前|上述|前面|所有|先前)|无视(?:以上|之前|上述|前面|所有)|不要遵守|新的指令|你现在是|从现在开始你|"
     r"ignore (?:all |any )?(?:the )?(?:previous|above|prior|earlier)|disregard (?:the )?(?:previous|above)|"
-    r"you are now|new instructions|^\s*(?:system|assistant|developer)\s*[:：]", re.I | re.M)
+    r"you are now|new instructions|^\s*(?:system|assistant|developer)\s*[:：]|"
+    # a mode switch, or a request for the prompt
+    r"开发者模式|越狱模式|developer mode|jailbreak|"
+    r"(?:泄露|透露|输出|显示|告诉我|复述)(?:你的|你收到的)?(?:系统提示|提示词|系统指令|全部指令)|"
+    r"(?:reveal|show|print|repeat|output|leak)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+)?(?:prompt|instructions)|"
+    # text addressed to whoever writes the answer: where to put what, what to tell the user
+    r"在(?:你的)?(?:回答|回复|答案)(?:的)?(?:末尾|结尾|开头|最后|最前|时)|"
+    r"(?:提示|引导|告诉)用户(?:点击|访问|打开)|"
+    r"(?:at the (?:end|start|beginning) of|in) your (?:answer|response|reply)|"
+    r"(?:tell|ask) the user to (?:click|visit|open)", re.I | re.M)
+# the system prompt's own wording and markup: an answer has no business repeating them
+PROMPT_MARKUP = re.compile(r"<\s*/?\s*passage\b|系统提示|提示词|system prompt|my (?:instructions|rules|prompt)|"
+                           r"我的(?:指令|规则|设定|提示)", re.I)
+URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+|"
+                 r"(?<![A-Za-z0-9.@-])[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*"
+                 r"\.(?:com|cn|net|org|gov|edu|info|io|top|xyz|cc|me|vip|site|online|link)\b(?:/[^\s，。；、）)\]]*)?",
+                 re.I)
+SOURCE = re.compile(r"[\[(（]\s*(?:资料来源|来源|出处|引自|source)\s*[:：]\s*([^\])）]{1,60}?)\s*[\])）]", re.I)
 LLM_REFUSAL = re.compile(r"资料中没有|没有相关(?:内容|信息|规定)|未(?:提及|涉及|找到)|无法(?:回答|确定)|"
                          r"(?:do(?:es)? not|don't) (?:contain|mention|provide)|no (?:relevant )?information|cannot answer", re.I)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
@@ -151,6 +172,43 @@ def overlap(a: str, b: str) -> float:
     return len(x & y) / len(x) if x else 0.0
 
 
+_PROMPT_LINES = [ln for ln in re.split(r"[\n。]", SYSTEM + "\n" + REWRITE_SYSTEM) if len(_bigrams(ln)) >= 6]
+
+
+def repeats_prompt(body: str) -> bool:
+    """The sentence repeats the system prompt: its markup, or most of one of its rules."""
+    if PROMPT_MARKUP.search(body):
+        return True
+    if LLM_REFUSAL.search(body) or len(_bigrams(body)) < 8:  # "资料中没有相关内容" is the prompt's own refusal
+        return False
+    return any(overlap(body, line) >= 0.6 for line in _PROMPT_LINES)
+
+
+def urls(text: str) -> list[str]:
+    """Links in a text (citation marks removed first, so "…/apply[2]" is not read as part of the link)."""
+    return [u.rstrip(".,;:!?'") for u in URL.findall(nfkc(MARK.sub(" ", text)))]
+
+
+def _url_key(url: str) -> str:
+    return re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).rstrip("/")
+
+
+def url_supported(url: str, evidence: str) -> bool:
+    key = _url_key(url)
+    return bool(key) and any(_url_key(u) == key or _url_key(u).startswith(key + "/") for u in urls(evidence))
+
+
+def source_given(name: str, passages: list[Passage]) -> bool:
+    """A bracketed source the answer names is one of the passages' documents (title or issuer)."""
+    n = re.sub(r"[\s《》“”\"]", "", nfkc(name))
+    for p in passages:
+        names = [p.doc_title, str(p.meta.get("issuer") or ""), str(p.meta.get("doc_number") or "")]
+        for t in (re.sub(r"[\s《》“”\"]", "", nfkc(x)) for x in names):
+            if t and len(n) >= 2 and (n in t or t in n):
+                return True
+    return False
+
+
 @dataclass
 class Claim:
     text: str  # verbatim piece of the answer (marks included)
@@ -186,8 +244,10 @@ def _planted(passages: list[Passage]) -> list[str]:
 def check(answer: str, passages: list[Passage], years: set[str] | None = None) -> CheckResult:
     years = years or set()
     planted = _planted(passages)
-    evidence = [_THOUSANDS.sub("", nfkc(f"{p.doc_title}\n{p.section_path}\n{_cn_forms(instruction_free(p.text))}"))
-                for p in passages]
+    clean = [instruction_free(p.text) for p in passages]
+    evidence = [_THOUSANDS.sub("", nfkc(f"{p.doc_title}\n{p.section_path}\n{_cn_forms(t)}")) for p, t in zip(passages, clean)]
+    # where a link may come from: the passage text (planted text excluded) and the document's own address
+    link_evidence = [f"{t}\n{p.meta.get('source_url') or ''}" for p, t in zip(passages, clean)]
     result = CheckResult()
     for piece in pieces(answer):
         body = MARK.sub("", piece).strip()
@@ -199,10 +259,22 @@ def check(answer: str, passages: list[Passage], years: set[str] | None = None) -
         result.claims.append(claim)
         figs, docnos = figures(piece)
         bad = [n for n in marks if not 1 <= n <= len(passages)]
+        links = urls(piece)
+        sources = SOURCE.findall(piece)
         if INSTRUCTION.search(body):
             claim.reason = "repeats an instruction planted in a passage"
+        elif repeats_prompt(body):
+            claim.reason = "repeats the system prompt"
         elif bad:
             claim.reason = f"cites {', '.join(f'[{n}]' for n in bad)}, which was not given"
+        elif any(not source_given(name, passages) for name in sources):
+            claim.reason = "names a source that no passage comes from"
+        # the reasons below do not repeat the link: they are shown to the user
+        elif links and not marks:
+            claim.reason = "gives a link without a citation"
+        elif links and any(not url_supported(u, "\n".join(link_evidence[n - 1] for n in set(marks))) for u in links):
+            cited = "".join(f"[{n}]" for n in sorted(set(marks)))
+            claim.reason = f"gives a link that is not in the cited passage {cited}"
         elif not marks:
             if figs or docnos:
                 claim.reason = f"states {figs[0].text.strip() if figs else '〔%s〕%s号' % docnos[0]} without a citation"
