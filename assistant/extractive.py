@@ -99,6 +99,14 @@ def _source_phrase(passages) -> str:
     return "根据规划" if p.meta.get("doc_type") == "plan" else f"根据《{p.doc_title}》"
 
 
+def _source_phrase_en(passages) -> str:
+    docs = {p.doc_id: p for p in passages}
+    if len(docs) > 1:
+        return "According to the documents"
+    p = next(iter(docs.values()))
+    return "According to the plan" if p.meta.get("doc_type") == "plan" else f"According to 《{p.doc_title}》"
+
+
 class ExtractiveAnswerer:
     mode = "extractive"
 
@@ -218,7 +226,7 @@ class ExtractiveAnswerer:
         related = [Citation.of(0, h.passage) for h in hits if h.passage.id not in cited]
         if english:
             body = " ".join(f"“{s}” [{n}]" for s, n in parts)
-            text = f"According to the plan (quoted in the original Chinese): {body}"
+            text = f"{_source_phrase_en([hit.passage for hit, _ in cited.values()])} (quoted in the original Chinese): {body}"
         else:
             body = "".join(f"{s}[{n}]" for s, n in parts)
             text = f"{_source_phrase([hit.passage for hit, _ in cited.values()])}：{body}"

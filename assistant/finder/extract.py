@@ -221,7 +221,14 @@ def _support_measures(p: Passage, vocab: Vocabulary) -> list[Measure]:
             if kind == "其他支持":
                 kind = vocab.kind_of(text)
             key = (kind, tuple(targets), si)
-            groups.setdefault(key, []).append(text.rstrip("，,"))
+            pieces = groups.setdefault(key, [])
+            clean = text.rstrip("，,")
+            adjacent = next((j for j in (f"{pieces[-1]}，{clean}", f"{pieces[-1]},{clean}") if j in s), None) \
+                if pieces else None
+            if adjacent:
+                pieces[-1] = adjacent  # neighbouring clauses stay one verbatim quote
+            else:
+                pieces.append(clean)
             scope.setdefault(key, _full_sentence(p.text, s))  # industries named in the sentence scope it
             titles.setdefault(key, _title(unit, tuple(targets), vocab))
     out = []
@@ -248,7 +255,7 @@ def _structural(p: Passage, vocab: Vocabulary) -> list[Measure]:
         industries, words, broad = _industries(vocab, p.text, parents=False)
         return [Measure(id=f"{p.id}#place", passage_id=p.id, doc_id=p.doc_id, doc_title=p.doc_title,
                         section=p.section_path, heading=heading, title=f"{places[0]}产业定位与重点发展方向",
-                        kind="园区定位", sentences=sentences(p.text)[:2], targets=["企业"], industries=industries,
+                        kind="园区定位", sentences=_leading(p.text, 2), targets=["企业"], industries=industries,
                         industry_words=words, broad_industry=broad, places=places[:1], conditions=[],
                         order=p.order, meta=_meta(p))]
     box = next((s for s in p.section if s.startswith("专栏")), None)
@@ -259,10 +266,17 @@ def _structural(p: Passage, vocab: Vocabulary) -> list[Measure]:
         topic = re.sub(r"^长沙|(?:技术)?创新发展重点$", "", topic).strip()
         return [Measure(id=f"{p.id}#focus", passage_id=p.id, doc_id=p.doc_id, doc_title=p.doc_title,
                         section=p.section_path, heading=heading, title=f"{topic}：{heading}（重点攻关方向）",
-                        kind="产业方向", sentences=sentences(p.text)[:3], targets=["企业", "科研院所", "科研人员"],
+                        kind="产业方向", sentences=_leading(p.text, 3), targets=["企业", "科研院所", "科研人员"],
                         industries=industries, industry_words=words, broad_industry=False,
                         places=vocab.places.ids(p.text), conditions=[], order=p.order, meta=_meta(p))]
     return []
+
+
+def _leading(text: str, n: int) -> list[str]:
+    """The first n sentences, as one verbatim piece when they are contiguous in the text."""
+    first = sentences(text)[:n]
+    joined = "".join(first)
+    return [joined] if joined in text else first
 
 
 def _full_sentence(text: str, part: str) -> str:

@@ -179,7 +179,7 @@ def test_document_questions_are_answered_from_its_real_provisions(injected, twin
     assert key(ans) == key(twin.ask(question))  # as if nothing had been planted
 
 
-_FRAME = re.compile(r"^(?:根据规划|根据相关文件|根据《[^》]+》)：|^According to the plan \(quoted in the original Chinese\): ")
+_FRAME = re.compile(r"^(?:根据规划|根据相关文件|根据《[^》]+》)：|^According to (?:the plan|the documents|《[^》]+》) \(quoted in the original Chinese\): ")
 
 
 def verbatim_segments(ans) -> list[tuple[str, int]]:
