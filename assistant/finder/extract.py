@@ -22,7 +22,7 @@ _SENTENCE = re.compile(r"[^。；;！!？?]+[。；;！!？?]?")
 _CLAUSE = re.compile(r"[^，,：:。；;]+")
 _NUMBERING = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十\d]+[）)、.．]|专栏\s*\d+\s*[—\-–]+\s*\d+)\s*")
 _FOR_WHOM = re.compile(r"对([^，,。；;]{2,40}?)(?:的|等)(?:，|,)?(?:给予|予以)")
-_FOCUS = re.compile(r"重点(?:发展|打造|建设)")
+_FOCUS = re.compile(r"重点(?:发展|打造|建设)|打造|聚焦|构建")
 SKIP_KINDS = {"front_matter", "back_matter"}
 TITLE_CHARS = 40
 
@@ -251,7 +251,7 @@ def _structural(p: Passage, vocab: Vocabulary) -> list[Measure]:
         return []
     lead = _lead(p.text)
     places = vocab.places.ids(heading)
-    if places and _FOCUS.search(p.text) and len(heading) <= 20:
+    if places and _FOCUS.search(p.text) and len(heading) <= 40 and "专栏" in " ".join(p.section):
         industries, words, broad = _industries(vocab, p.text, parents=False)
         return [Measure(id=f"{p.id}#place", passage_id=p.id, doc_id=p.doc_id, doc_title=p.doc_title,
                         section=p.section_path, heading=heading, title=f"{places[0]}产业定位与重点发展方向",

@@ -17,7 +17,7 @@ MAX_MEASURES = 20
 MAX_UNLIKELY = 3
 MAX_PER_PASSAGE = 4  # distinct measures of one paragraph (一站式, 绿色通道, 住房…) yet room for others
 MAX_GENERIC = 6  # measures that match only because the asker is “an enterprise” / “a researcher”
-MAX_PER_KIND = {"产业方向": 3, "园区定位": 1}
+MAX_PER_KIND = {"产业方向": 3, "园区定位": 2}
 STATUS_ORDER = {"likely": 0, "check": 1, "unlikely": 2}
 CONCRETE = {"资金奖补": 0.6, "金融支持": 0.5, "政策便利": 0.5, "人才服务": 0.3, "成果转化": 0.2, "项目与攻关": 0.2}
 
@@ -128,17 +128,25 @@ def evaluate(m: Measure, facts: Facts, vocab: Vocabulary) -> Matched | None:
     score = 0.0
     if m.kind == "园区定位":
         place = m.places[0] if m.places else ""
-        if place not in facts.places:
-            return None
-        why.append(f"园区“{facts.places[place]}”即原文“{m.heading}”")
-        conditions.append(ConditionCheck(f"所在园区：{place}", "met", m.heading, f"资料显示：{facts.places[place]}"))
-        score += 2.5
         ind, w, s = _industry_check(m, facts, vocab)
+        if place in facts.places:
+            why.append(f"园区“{facts.places[place]}”即原文“{m.heading}”")
+            conditions.append(ConditionCheck(f"所在园区：{place}", "met", m.heading, f"资料显示：{facts.places[place]}"))
+            status, score = "likely", 2.5
+        elif place in facts.district_places and (not facts.industries or ind and ind.status == "met"):
+            # only the district is known: a park of that district whose industries fit is worth a look
+            district = facts.district_places[place]
+            why.append(f"{place}位于资料所说的“{district}”")
+            conditions.append(ConditionCheck(f"所在园区：{place}", "unknown", m.heading,
+                                             f"资料显示位于{district}，需核实是否在{place}"))
+            status, score = "check", 1.5
+        else:
+            return None
         if ind and ind.status == "met":
             why += w
             conditions.append(ind)
             score += s
-        return Matched(m, "likely", why, conditions, score)
+        return Matched(m, status, why, conditions, score)
     if m.kind == "产业方向":
         common = [i for i in m.industries if i in facts.industries]
         if not common or facts.entity_type == "institution" and not facts.industries:

@@ -186,3 +186,18 @@ def test_invalid_profiles_name_the_field(assistant):
         Profile(entity_type="enterprise", description="字" * 501)
     with pytest.raises(InvalidQuery, match="limit=0"):
         assistant.match(Profile(entity_type="enterprise"), 0)
+
+
+def test_district_only_gives_its_parks_to_verify(assistant):
+    r = run(assistant, entity_type="enterprise", description="我们是雨花区一家做新能源汽车零部件的规上企业")
+    assert r["profile"]["recognised"]["places"] == []  # a district is not claimed to be a park
+    park = find(r, "雨花经开区", "专栏4—3")
+    assert park and park["kind"] == "园区定位" and park["status"] == "check"
+    assert cond(park, "所在园区")["status"] == "unknown" and "雨花区" in cond(park, "所在园区")["note"]
+    assert find(r, "长沙经开区", "专栏4—3") is None  # another district's park
+
+
+def test_two_mountains_park_positioning(assistant):
+    r = run(assistant, entity_type="enterprise", qualifications=["科技型中小企业"], park="马栏山", industry="视频")
+    park = next(m for m in r["measures"] if m["kind"] == "园区定位")
+    assert park["status"] == "likely" and "马栏山视频文创产业园" in park["citation"]["section"]
