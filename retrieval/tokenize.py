@@ -74,6 +74,15 @@ def proper_nouns(text: str) -> list[str]:
     return [w.word for w in _tagger().cut(prepare(text)) if w.flag in PROPER_NOUN_FLAGS and len(w.word) >= 2]
 
 
+_NOT_CONTENT = {"v", "vd", "vg", "vi", "vq", "d", "dg", "p", "r", "rr", "rz", "c", "cc", "u", "uj", "ul", "uz",
+                "ug", "uv", "ud", "x", "y", "e", "o", "m", "a", "ad", "ag", "an", "b", "z", "zg", "q", "f"}
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a text that name things, in order (零部件, 液压件, 海外, 中南大学; not 获得, 即将, 一家)."""
+    return [w.word for w in _tagger().cut(prepare(text)) if w.flag not in _NOT_CONTENT and len(w.word) >= 2]
+
+
 @lru_cache(maxsize=1)
 def _tagger():
     import jieba.posseg

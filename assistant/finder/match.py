@@ -6,6 +6,7 @@ A condition is `met` only when the profile shows it; when the profile says nothi
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -115,10 +116,26 @@ def _stated_checks(m: Measure, facts: Facts) -> tuple[list[ConditionCheck], list
 
 
 def _text_overlap(m: Measure, facts: Facts, vocab: Vocabulary) -> list[str]:
-    """Specific words of the profile that the measure's text repeats (液压件, 中南大学 …)."""
+    """Specific words of the profile that the measure's text repeats (液压件, 零部件, 中南大学 …)."""
     text = "".join(m.sentences) + m.heading
     words = [mm.word for lex in (vocab.industries, vocab.places) for mm in lex.find(facts.text)]
-    return list(dict.fromkeys(w for w in words if len(w) >= 2 and w in text))
+    return list(dict.fromkeys(w for w in (*words, *facts.words) if len(w) >= 2 and w in text))
+
+
+def rare_words(facts: Facts, measures: list[Measure], max_share: float = 0.1) -> list[str]:
+    """Words of the profile's free text that few measures contain: 零部件 and 液压件 tell measures apart,
+    企业 and 我们 do not."""
+    from retrieval.tokenize import content_words
+
+    texts = ["".join(m.sentences) + m.heading for m in measures]
+    out = []
+    for w in dict.fromkeys(content_words(facts.text)):
+        if len(w) < 2 or not re.search(r"[\u4e00-\u9fff]{2}|[A-Za-z]{3}", w):
+            continue
+        df = sum(w in t for t in texts)
+        if 0 < df <= max(1, max_share * len(texts)):
+            out.append(w)
+    return out
 
 
 def evaluate(m: Measure, facts: Facts, vocab: Vocabulary) -> Matched | None:
@@ -181,6 +198,10 @@ def evaluate(m: Measure, facts: Facts, vocab: Vocabulary) -> Matched | None:
     conditions += stated
     why += w
     score += CONCRETE.get(m.kind, 0.0) + 0.2 * len(w)
+    said = [o for o in _text_overlap(m, facts, vocab) if all(o not in x for x in why)]
+    if said:  # the text repeats specific words of the profile
+        why.append("原文提到" + "、".join(f"“{o}”" for o in said[:3]))
+        score += 0.5 * min(len(said), 3)
     statuses = {c.status for c in conditions}
     status = "unlikely" if "not_met" in statuses else "check" if "unknown" in statuses else "likely"
     score += {"likely": 1.0, "check": 0.0, "unlikely": -3.0}[status]
@@ -195,6 +216,7 @@ def _generic_only(check: ConditionCheck, vocab: Vocabulary) -> bool:
 
 
 def match(measures: list[Measure], facts: Facts, vocab: Vocabulary, limit: int = MAX_MEASURES) -> MatchResult:
+    facts.words = rare_words(facts, measures)
     judged = [r for r in (evaluate(m, facts, vocab) for m in measures) if r is not None]
     judged.sort(key=lambda r: (-r.score, STATUS_ORDER[r.status], r.measure.order))
     picked: list[Matched] = []

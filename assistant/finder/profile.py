@@ -58,6 +58,7 @@ class Facts:
     places: dict[str, str]  # place id -> profile words (park named)
     district_places: dict[str, str]  # place id -> district named (the place lies in the district)
     text: str
+    words: list[str] = field(default_factory=list)  # specific words of the free text (set by match)
 
 
 def read_facts(profile: Profile, vocab: Vocabulary) -> Facts:

@@ -195,6 +195,9 @@ def test_district_only_gives_its_parks_to_verify(assistant):
     assert park and park["kind"] == "园区定位" and park["status"] == "check"
     assert cond(park, "所在园区")["status"] == "unknown" and "雨花区" in cond(park, "所在园区")["note"]
     assert find(r, "长沙经开区", "专栏4—3") is None  # another district's park
+    # the free text's specific words (零部件) lead to the 专栏 item that repeats them, and `why` says so
+    parts = next(m for m in r["measures"] if m["kind"] == "产业方向" and "关键零部件" in m["citation"]["section"])
+    assert any("零部件" in w for w in parts["why"])
 
 
 def test_two_mountains_park_positioning(assistant):
