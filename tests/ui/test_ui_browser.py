@@ -7,61 +7,29 @@ in which case the module fails loudly instead. Screenshots go to $PA_TEST_ARTIFA
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRE_BROWSER = os.environ.get("PA_REQUIRE_BROWSER") == "1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from browser_support import artifacts, require_browser
 
-if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-    if REQUIRE_BROWSER:
-        pytest.fail(f"PA_REQUIRE_BROWSER=1 but {CHROMIUM} is missing or not executable", pytrace=False)
-    pytest.skip(f"{CHROMIUM} not installed (set PA_REQUIRE_BROWSER=1 to fail instead)", allow_module_level=True)
-try:
-    from playwright.sync_api import Page, expect, sync_playwright
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    if REQUIRE_BROWSER:
-        pytest.fail(f"PA_REQUIRE_BROWSER=1 but playwright cannot be imported: {exc}", pytrace=False)
-    pytest.skip(f"playwright not installed: {exc}", allow_module_level=True)
+require_browser()
+from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 ANSWER_TIMEOUT_MS = 60_000
 UI_TIMEOUT_MS = 15_000
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
 BOT = "#pa-chat [data-testid=bot]"
 USER = "#pa-chat [data-testid=user]"
 TOAST = "[data-testid=toast-body]"
 
 
-def _artifacts() -> Path:
-    path = Path(os.environ.get("PA_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-# ---------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def browser():
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-    except Exception:
-        pw.stop()
-        raise
-    yield b
-    b.close()
-    pw.stop()
-
-
 def _open(browser, live_server: str, request, **context_options):
-    (_artifacts() / f"fail-{request.node.name}.png").unlink(missing_ok=True)  # no stale failure screenshot
+    (artifacts() / f"fail-{request.node.name}.png").unlink(missing_ok=True)  # no stale failure screenshot
     context = browser.new_context(locale="zh-CN", **context_options)
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
@@ -77,7 +45,7 @@ def _close(context, page, request, failed_before: int) -> None:
     # session.testsfailed is counted when the call phase is reported, i.e. before this teardown runs
     if request.session.testsfailed > failed_before:
         try:
-            page.screenshot(path=str(_artifacts() / f"fail-{request.node.name}.png"), full_page=True)
+            page.screenshot(path=str(artifacts() / f"fail-{request.node.name}.png"), full_page=True)
         except Exception:  # noqa: BLE001 - best effort
             pass
     context.close()
@@ -213,7 +181,7 @@ def test_answer_with_citation_cards_context_and_staff_panel(page):
     assert ranks.count() >= 3
     expect(staff_table.locator("[role=gridcell][aria-colindex='5']").first).to_contain_text("高新技术企业培育")
 
-    shot = _artifacts() / "ui-answer.png"
+    shot = artifacts() / "ui-answer.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert not page.js_errors, page.js_errors
@@ -375,6 +343,6 @@ def test_phone_width_has_no_horizontal_overflow(phone_page):
     expect(page.locator("#pa-staff-table [role=gridcell]").first).to_be_visible()
     _no_horizontal_overflow(page, 390)
 
-    shot = _artifacts() / "ui-phone.png"
+    shot = artifacts() / "ui-phone.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

@@ -16,12 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-    if os.environ.get("PA_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"PA_REQUIRE_BROWSER=1 but {CHROMIUM} is missing", pytrace=False)
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
-from playwright.sync_api import sync_playwright  # noqa: E402
+from browser_support import require_browser
+
+require_browser()
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TOKEN = "docs-tab-token"
@@ -55,66 +52,60 @@ def server(tmp_path_factory, built_settings, cli_env):
     proc.wait(15)
 
 
-def test_docs_tab_upload_and_remove(server):
+def test_docs_tab_upload_and_remove(server, browser):
     url, root = server["url"], server["root"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                     "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(url + "/ui/", wait_until="domcontentloaded")
-        page.wait_for_selector("#pa-input textarea", timeout=30_000)
-        page.get_by_role("tab", name="文档").click()
-        page.wait_for_selector("#pa-docs-table:has-text('changsha-sti-plan-2021-2025')", timeout=15_000)
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(url + "/ui/", wait_until="domcontentloaded")
+    page.wait_for_selector("#pa-input textarea", timeout=30_000)
+    page.get_by_role("tab", name="文档").click()
+    page.wait_for_selector("#pa-docs-table:has-text('changsha-sti-plan-2021-2025')", timeout=15_000)
 
-        # a wrong token is refused and nothing is added
-        page.fill("#pa-admin-token input", "wrong")
-        page.set_input_files("#pa-docs-file input[type=file]", str(root / "voucher-test.txt"))
-        page.wait_for_timeout(800)
-        page.click("#pa-docs-add")
-        page.wait_for_selector("[data-testid=toast-body]:has-text('管理口令不正确')", timeout=15_000)
-        assert "voucher-test" not in {d["doc_id"] for d in httpx.get(url + "/v1/documents").json()["documents"]}
+    # a wrong token is refused and nothing is added
+    page.fill("#pa-admin-token input", "wrong")
+    page.set_input_files("#pa-docs-file input[type=file]", str(root / "voucher-test.txt"))
+    page.wait_for_timeout(800)
+    page.click("#pa-docs-add")
+    page.wait_for_selector("[data-testid=toast-body]:has-text('管理口令不正确')", timeout=15_000)
+    assert "voucher-test" not in {d["doc_id"] for d in httpx.get(url + "/v1/documents").json()["documents"]}
 
-        page.fill("#pa-admin-token input", TOKEN)
-        page.click("#pa-docs-add")
-        page.wait_for_selector("#pa-docs-status:has-text('已添加')", timeout=60_000)
-        page.wait_for_selector("#pa-docs-table:has-text('voucher-test')", timeout=15_000)
-        answer = httpx.post(url + "/v1/ask", json={"question": "科技创新券每家企业每年申领额度是多少？"}, timeout=30).json()
-        assert "35万元" in answer["answer"] and answer["citations"][0]["doc_id"] == "voucher-test"
-        artifacts = Path(os.environ.get("PA_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
-        artifacts.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(artifacts / "ui-docs-tab.png"), full_page=True)
+    page.fill("#pa-admin-token input", TOKEN)
+    page.click("#pa-docs-add")
+    page.wait_for_selector("#pa-docs-status:has-text('已添加')", timeout=60_000)
+    page.wait_for_selector("#pa-docs-table:has-text('voucher-test')", timeout=15_000)
+    answer = httpx.post(url + "/v1/ask", json={"question": "科技创新券每家企业每年申领额度是多少？"}, timeout=30).json()
+    assert "35万元" in answer["answer"] and answer["citations"][0]["doc_id"] == "voucher-test"
+    artifacts = Path(os.environ.get("PA_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(artifacts / "ui-docs-tab.png"), full_page=True)
 
-        page.click("#pa-docs-choice input")
-        page.keyboard.type("voucher-test")
-        page.wait_for_selector("ul[role=listbox] li:has-text('voucher-test'), [role=option]:has-text('voucher-test')",
-                               timeout=15_000)
-        page.keyboard.press("Enter")
-        page.wait_for_timeout(500)
-        page.click("#pa-docs-remove")
-        page.wait_for_selector("#pa-docs-status:has-text('已删除')", timeout=60_000)
-        assert "voucher-test" not in {d["doc_id"] for d in httpx.get(url + "/v1/documents").json()["documents"]}
-        browser.close()
+    page.click("#pa-docs-choice input")
+    page.keyboard.type("voucher-test")
+    page.wait_for_selector("ul[role=listbox] li:has-text('voucher-test'), [role=option]:has-text('voucher-test')",
+                           timeout=15_000)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    page.click("#pa-docs-remove")
+    page.wait_for_selector("#pa-docs-status:has-text('已删除')", timeout=60_000)
+    assert "voucher-test" not in {d["doc_id"] for d in httpx.get(url + "/v1/documents").json()["documents"]}
+    page.close()
 
 
-def test_evals_tab_runs_a_staff_set(server):
+def test_evals_tab_runs_a_staff_set(server, browser):
     url, root = server["url"], server["root"]
     staff_set = root / "staff-set.csv"
     staff_set.write_text("编号,问题,标准答案要点,依据原文,类别\n"
                          "S1,到2025年高新技术企业数量目标是多少？,6000,高新技术企业数(家),数字\n"
                          "S2,长沙市的房价是多少？,,,无答案\n", encoding="utf-8")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                     "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1200, "height": 1200})
-        page.goto(url + "/ui/", wait_until="domcontentloaded")
-        page.wait_for_selector("#pa-input textarea", timeout=30_000)
-        page.get_by_role("tab", name="评测").click()
-        page.fill("#pa-eval-token input", TOKEN)
-        page.set_input_files("#pa-eval-file input[type=file]", str(staff_set))
-        page.wait_for_timeout(800)
-        page.click("#pa-eval-start")
-        page.wait_for_selector("#pa-eval-status:has-text('完成')", timeout=60_000)
-        summary = page.inner_text("#pa-eval-summary")
-        assert "hit@1" in summary and "refusal_acc" in summary
-        assert ".html" in page.inner_text("#pa-eval-report")  # the report, offered for download
-        browser.close()
+    page = browser.new_page(viewport={"width": 1200, "height": 1200})
+    page.goto(url + "/ui/", wait_until="domcontentloaded")
+    page.wait_for_selector("#pa-input textarea", timeout=30_000)
+    page.get_by_role("tab", name="评测").click()
+    page.fill("#pa-eval-token input", TOKEN)
+    page.set_input_files("#pa-eval-file input[type=file]", str(staff_set))
+    page.wait_for_timeout(800)
+    page.click("#pa-eval-start")
+    page.wait_for_selector("#pa-eval-status:has-text('完成')", timeout=60_000)
+    summary = page.inner_text("#pa-eval-summary")
+    assert "hit@1" in summary and "refusal_acc" in summary
+    assert ".html" in page.inner_text("#pa-eval-report")  # the report, offered for download
+    page.close()

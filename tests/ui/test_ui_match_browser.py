@@ -4,59 +4,27 @@ fail-<test>.png in $PA_TEST_ARTIFACTS (default <repo>/test-artifacts), a passing
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRE_BROWSER = os.environ.get("PA_REQUIRE_BROWSER") == "1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from browser_support import artifacts, require_browser
 
-if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-    if REQUIRE_BROWSER:
-        pytest.fail(f"PA_REQUIRE_BROWSER=1 but {CHROMIUM} is missing or not executable", pytrace=False)
-    pytest.skip(f"{CHROMIUM} not installed (set PA_REQUIRE_BROWSER=1 to fail instead)", allow_module_level=True)
-try:
-    from playwright.sync_api import Page, expect, sync_playwright
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    if REQUIRE_BROWSER:
-        pytest.fail(f"PA_REQUIRE_BROWSER=1 but playwright cannot be imported: {exc}", pytrace=False)
-    pytest.skip(f"playwright not installed: {exc}", allow_module_level=True)
+require_browser()
+from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 RESULT_TIMEOUT_MS = 60_000
 UI_TIMEOUT_MS = 15_000
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 TOAST = "[data-testid=toast-body]"
 RESULTS = "#pa-match-results"
-
-
-def _artifacts() -> Path:
-    path = Path(os.environ.get("PA_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-    except Exception:
-        pw.stop()
-        raise
-    yield b
-    b.close()
-    pw.stop()
 
 
 @pytest.fixture
 def page(browser, live_server, request):
     """/ui opened on the 政策匹配 tab."""
     failed_before = request.session.testsfailed
-    shot = _artifacts() / f"fail-{request.node.name}.png"
+    shot = artifacts() / f"fail-{request.node.name}.png"
     shot.unlink(missing_ok=True)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -141,7 +109,7 @@ def test_enterprise_profile_finds_cited_measures(page):
     quote = card.locator(".pa-match-quote").inner_text().strip()
     assert quote and quote in text.inner_text()
 
-    page.screenshot(path=str(_artifacts() / "ui-match.png"), full_page=True)
+    page.screenshot(path=str(artifacts() / "ui-match.png"), full_page=True)
     assert not page.js_errors, page.js_errors
 
 
