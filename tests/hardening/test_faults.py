@@ -34,10 +34,8 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from plan_excerpt import write_chapter_four
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAN = ROOT / "corpus" / "changsha-sti-plan-2021-2025.txt"
-META = ROOT / "corpus" / "changsha-sti-plan-2021-2025.meta.json"
 HOST = "127.0.0.1"
 TIMEOUT = 300  # hang guards only
 QUERIES = ["2025年高企数量目标", "岳麓山大学科技城", "科技金融 知识产权质押融资", "人才引进 政策"]
@@ -352,13 +350,7 @@ def chroma(tmp_path_factory):
 @pytest.fixture(scope="module")
 def chapter(tmp_path_factory) -> Path:
     """Chapter 四 of the plan (about 30 passages; holds 岳麓山大学科技城), with the plan's metadata."""
-    lines = PLAN.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("四、打造协同创新新标杆"))
-    end = next(i for i, line in enumerate(lines) if line.startswith("五、强化产业发展科技支撑"))
-    d = tmp_path_factory.mktemp("faults-corpus")
-    (d / PLAN.name).write_text("\n".join(lines[start:end]) + "\n", encoding="utf-8")
-    shutil.copy(META, d / META.name)
-    return d
+    return write_chapter_four(tmp_path_factory.mktemp("faults-corpus"))
 
 
 def _server_settings(data: Path, corpus: Path, port: int, **extra):

@@ -5,7 +5,6 @@ metadata. Chapter 四 holds 岳麓山大学科技城 (alias 大科城) and the �
 """
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from plan_excerpt import write_chapter_four
 
 from assistant.core import Assistant
 from assistant.errors import AssistantError, IndexNotReady
@@ -22,9 +22,6 @@ from assistant.settings import Settings
 
 pytestmark = pytest.mark.server
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAN = ROOT / "corpus" / "changsha-sti-plan-2021-2025.txt"
-META = ROOT / "corpus" / "changsha-sti-plan-2021-2025.meta.json"
 HOST = "127.0.0.1"
 
 
@@ -79,13 +76,7 @@ def server(tmp_path_factory, request):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
-    lines = PLAN.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("四、打造协同创新新标杆"))
-    end = next(i for i, line in enumerate(lines) if line.startswith("五、强化产业发展科技支撑"))
-    d = tmp_path_factory.mktemp("server-corpus")
-    (d / PLAN.name).write_text("\n".join(lines[start:end]) + "\n", encoding="utf-8")
-    shutil.copy(META, d / META.name)
-    return d
+    return write_chapter_four(tmp_path_factory.mktemp("server-corpus"))
 
 
 def server_settings(data: Path, corpus: Path, port: int) -> Settings:
