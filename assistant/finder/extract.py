@@ -75,7 +75,7 @@ def heading_of(p: Passage) -> str:
     return _NUMBERING.sub("", p.section[-1]).strip(" 。.")
 
 
-def _title(unit: list[str], targets: tuple[str, ...], vocab: Vocabulary) -> str:
+def _title(unit: list[str]) -> str:
     """The clause that says what is supported (its neighbour too when it is only a few characters)."""
     pick = unit[0].rstrip("，,")
     if len(pick) < 10 and len(unit) > 1:
@@ -230,7 +230,7 @@ def _support_measures(p: Passage, vocab: Vocabulary) -> list[Measure]:
             else:
                 pieces.append(clean)
             scope.setdefault(key, _full_sentence(p.text, s))  # industries named in the sentence scope it
-            titles.setdefault(key, _title(unit, tuple(targets), vocab))
+            titles.setdefault(key, _title(unit))
     out = []
     for n, ((kind, specific, _), units) in enumerate(groups.items()):
         text = "，".join(units)

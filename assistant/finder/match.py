@@ -228,9 +228,8 @@ def match(measures: list[Measure], facts: Facts, vocab: Vocabulary, limit: int =
         m = r.measure
         if r.score < 1.0 and r.status != "unlikely":
             continue  # nothing of the profile matched: not a list a person can act on
-        if r.status == "unlikely":
-            if unlikely >= MAX_UNLIKELY or r.score < -1.5:
-                continue
+        if r.status == "unlikely" and (unlikely >= MAX_UNLIKELY or r.score < -1.5):
+            continue
         if per_kind.get(m.kind, 0) >= MAX_PER_KIND.get(m.kind, limit):
             continue
         if per_passage.get(m.passage_id, 0) >= MAX_PER_PASSAGE or m.title in titles:
