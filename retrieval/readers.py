@@ -546,17 +546,20 @@ def clean_title(title: str | None) -> str | None:
     return title or None
 
 
-def _text_of(el) -> str:
-    """An element's text with <lb/> (and block children such as a cell's <p>s) as newlines — trafilatura XML."""
+def _element_text(el, breaks: set[str], blocks: set[str], skip: frozenset[str] = frozenset()) -> str:
+    """An element's text, with a newline for each of `breaks` and around each of `blocks`; `skip`ped
+    elements (and comments) give no text, only their tails."""
     parts: list[str] = []
 
     def walk(e) -> None:
         if e.text:
             parts.append(e.text)
         for child in e:
-            if child.tag in ("lb", "br"):
+            if not isinstance(child.tag, str) or child.tag in skip:
+                pass
+            elif child.tag in breaks:
                 parts.append("\n")
-            elif child.tag in ("p", "head", "item", "list", "quote"):
+            elif child.tag in blocks:
                 parts.append("\n")
                 walk(child)
                 parts.append("\n")
@@ -567,6 +570,11 @@ def _text_of(el) -> str:
 
     walk(el)
     return "".join(parts)
+
+
+def _text_of(el) -> str:
+    """An element's text with <lb/> (and block children such as a cell's <p>s) as newlines — trafilatura XML."""
+    return _element_text(el, {"lb", "br"}, {"p", "head", "item", "list", "quote"})
 
 
 LAYOUT_CELL_CHARS = 300  # a cell this long holds running text, not a value
@@ -697,27 +705,7 @@ _HTML_BLOCKS = {"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3"
 
 def _html_text(el) -> str:
     """An HTML element's text; <br> and block children (a cell's <p>s, table cells) become newlines."""
-    parts: list[str] = []
-
-    def walk(e) -> None:
-        if e.text:
-            parts.append(e.text)
-        for child in e:
-            if not isinstance(child.tag, str):
-                pass
-            elif child.tag == "br":
-                parts.append("\n")
-            elif child.tag in _HTML_BLOCKS:
-                parts.append("\n")
-                walk(child)
-                parts.append("\n")
-            elif child.tag not in ("script", "style"):
-                walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(el)
-    return "".join(parts)
+    return _element_text(el, {"br"}, _HTML_BLOCKS, frozenset({"script", "style"}))
 
 
 SHORT_ARTICLE = 200  # characters: below this, trafilatura's article is checked against the whole page
