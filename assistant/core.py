@@ -182,7 +182,7 @@ class Assistant:
         """A self-describing “which support applies to us?” question, answered by the finder."""
         if history:
             return None
-        profile = support_profile(question, self.finder.vocab)
+        profile = support_profile(question, load_vocabulary())  # the measures load only when routed
         if profile is None:
             return None
         answer = answer_from_match(question, self.match(profile), self.finder.passages)
