@@ -101,13 +101,13 @@ class Service:
     def _watch(self) -> None:
         """Follow the active-index pointer: a build by another process (`docs add` from the CLI, another
         replica, `index`) is loaded here too, without a restart."""
-        from retrieval.store import PassageStore, make_client
+        from retrieval.store import open_store
 
         store = None
         while True:
             time.sleep(self.settings.index_poll_seconds)
             try:
-                store = store or PassageStore(make_client(self.settings), self.settings.collection_prefix)
+                store = store or open_store(self.settings.store_config())
                 active = (store.pointer() or {}).get("active")
                 if active and self._assistant is not None and active != self._assistant.info.collection:
                     log.info("the active index changed to %s; loading it", active)
@@ -169,15 +169,10 @@ class Service:
         raise IndexNotReady("the index is loading; try again shortly")
 
     def store_label(self) -> str:
-        if self.settings.chroma_host:
-            return (f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
-                    "(PA_CHROMA_HOST/PA_CHROMA_PORT)")
-        return f"the embedded Chroma store at {self.settings.data_dir / 'chroma'} (PA_DATA_DIR)"
+        return self.settings.store_config().label
 
     def store_address(self) -> str:
-        if self.settings.chroma_host:
-            return f"{self.settings.chroma_host}:{self.settings.chroma_port}"
-        return str(self.settings.data_dir / "chroma")
+        return self.settings.store_config().address
 
     def store_problem(self, max_age: float = STORE_PROBE_TTL) -> str | None:
         """What is wrong with the vector store, or None when it answers.

@@ -26,15 +26,14 @@ from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
 from assistant.rewrite import rewrite_query
 from assistant.relevance import TermStats
-from assistant.settings import Settings, get_settings
+from assistant.settings import Settings
 from retrieval.bm25 import BM25Retriever
 from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
 from retrieval.index import BuildReport, bm25_dir, build_index
 from retrieval.passage import Hit, Passage
-from retrieval.readers import read_limits
 from retrieval.search import HybridSearcher, VectorRetriever
-from retrieval.store import PassageStore, make_client
+from retrieval.store import open_store
 from retrieval.validity import validity_note
 
 log = logging.getLogger(__name__)
@@ -87,17 +86,16 @@ class Assistant:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, build: bool = True,
+    def from_settings(cls, settings: Settings, *, build: bool = True,
                       embedder: Embedder | None = None, llm: LLMClient | None = None,
                       progress: Callable[[int, int], None] | None = None) -> "Assistant":
         """Load the active index; build it first when there is none (and `build` is true)."""
-        settings = settings or get_settings()
-        store = PassageStore(make_client(settings), settings.collection_prefix)
+        store = open_store(settings.store_config())
         if store.pointer() is None:
             if not build:
                 raise IndexNotReady("no index has been built yet: run `python -m assistant index`")
             embedder = embedder or make_embedder(settings.embedder)
-            build_index(settings, store, lambda: embedder, embedder.name, progress=progress)
+            build_index(settings.index_config(), store, lambda: embedder, embedder.name, progress=progress)
         active = store.active()
         embedder = embedder or make_embedder(settings.embedder)
         if active.info.get("embedder") != embedder.name:
@@ -107,11 +105,11 @@ class Assistant:
             )
         passages, _ = store.read_all(active.collection)
         fp = active.info.get("fingerprint", "")
-        bm25 = BM25Retriever.load(bm25_dir(settings, active.name), fp)
+        bm25 = BM25Retriever.load(bm25_dir(settings.data_dir, active.name), fp)
         if bm25 is None:  # a replica without the cache (server mode) derives it from Chroma
             bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages], fp)
             try:
-                bm25.save(bm25_dir(settings, active.name))
+                bm25.save(bm25_dir(settings.data_dir, active.name))
             except OSError as exc:
                 log.warning("could not cache the BM25 index: %s", exc)
         glossary = default_glossary()
@@ -126,10 +124,9 @@ class Assistant:
         return cls(settings, searcher, passages, answerer, glossary, info, llm)
 
     @staticmethod
-    def build(settings: Settings | None = None, *, rebuild: bool = False,
+    def build(settings: Settings, *, rebuild: bool = False,
               progress: Callable[[int, int], None] | None = None) -> BuildReport:
-        settings = settings or get_settings()
-        store = PassageStore(make_client(settings), settings.collection_prefix)
+        store = open_store(settings.store_config())
         holder: dict[str, Embedder] = {}
 
         def factory() -> Embedder:
@@ -137,18 +134,15 @@ class Assistant:
                 holder["e"] = make_embedder(settings.embedder)
             return holder["e"]
 
-        with read_limits(settings):  # upload limits (docx/pdf) apply to a build from a Settings object too
-            return build_index(settings, store, factory, embedder_name(settings.embedder),
-                               rebuild=rebuild, progress=progress)
+        return build_index(settings.index_config(), store, factory, embedder_name(settings.embedder),
+                           rebuild=rebuild, progress=progress)
 
     # ------------------------------------------------------------------ queries
     def _check(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
-            raise InvalidQuery("the question is empty", "question")
+            raise InvalidQuery("the question is empty", field="question")
         if len(question) > self.settings.max_question_chars:
-            raise InvalidQuery(
-                f"the question has {len(question)} characters; at most {self.settings.max_question_chars} are allowed", "question"
-            )
+            raise InvalidQuery(f"the question has {len(question)} characters; at most {self.settings.max_question_chars} are allowed", field="question")
         return question.strip()
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
@@ -158,7 +152,7 @@ class Assistant:
     def _k(self, k: int | None) -> int:
         k = self.settings.top_k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
-            raise InvalidQuery(f"top_k={k!r} is out of range; allowed: an integer in 1..50", "top_k")
+            raise InvalidQuery(f"top_k={k!r} is out of range; allowed: an integer in 1..50", field="top_k")
         return k
 
     # ------------------------------------------------------------------ support finder
@@ -175,7 +169,7 @@ class Assistant:
     def match(self, profile: Profile, limit: int = 20) -> dict[str, Any]:
         """The measures that apply to `profile`: grouped, with status, why, conditions and citations."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 50:
-            raise InvalidQuery(f"limit={limit!r} is out of range; allowed: an integer in 1..50", "limit")
+            raise InvalidQuery(f"limit={limit!r} is out of range; allowed: an integer in 1..50", field="limit")
         return self.finder.match(profile, limit)
 
     def _support_answer(self, question: str, history: list[dict]) -> Answer | None:
@@ -237,7 +231,7 @@ class Assistant:
         if not isinstance(history, list) or not all(
                 isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") in {"user", "assistant", "system"}
                 for m in history):
-            raise InvalidQuery("history must be a list of {role: user|assistant|system, content: str} messages", "history")
+            raise InvalidQuery("history must be a list of {role: user|assistant|system, content: str} messages", field="history")
         limit = self.settings.max_history_messages
         return history[-limit:] if limit else []
 

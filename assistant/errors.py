@@ -1,46 +1,88 @@
-"""One exception hierarchy. Edges (CLI, API, UI) translate these into user-facing messages."""
+"""The project's one exception hierarchy. Edges (CLI, API, UI) translate these into user-facing messages.
+
+    AssistantError                 every error raised on purpose               (retrieval.errors)
+    ├── ConfigError                a setting has a value that cannot work      (retrieval.errors)
+    ├── DocumentError              a document cannot be read or segmented      (retrieval.errors)
+    ├── EmbedderError              the embedder cannot be loaded or failed     (retrieval.errors)
+    ├── InvalidQuery               a question / request field is not acceptable (retrieval.errors)
+    ├── DatasetError               an evaluation set has a bad row or column (also a ValueError)
+    ├── IndexFailure               the index cannot be built, read or reached  (retrieval.errors)
+    │   ├── IndexNotReady          no index yet, or it is being built / loaded
+    │   └── StoreUnavailable       the vector store does not answer
+    ├── FeedbackError              feedback could not be recorded
+    └── LLMError                   the LLM endpoint failed (the answer falls back to extractive)
+        ├── LLMTimeout             no answer within PA_LLM_TIMEOUT
+        ├── LLMConnectionError     the endpoint cannot be reached              (retried)
+        ├── LLMAuthError           401 / 403: the API key was refused
+        ├── LLMRateLimited         429                                         (retried)
+        ├── LLMServerError         5xx                                         (retried)
+        ├── LLMBadRequest          another 4xx
+        └── LLMBadOutput           an empty or unreadable reply
+
+Constructor convention: the message first (naming the bad value and what is allowed), then keyword-only
+details (`path=`, `field=`). Each LLMError subclass has a `kind`, the short name notices and logs show.
+"""
 from __future__ import annotations
 
+from retrieval.errors import (
+    AssistantError,
+    ConfigError,
+    DocumentError,
+    EmbedderError,
+    IndexFailure,
+    IndexNotReady,
+    InvalidQuery,
+    StoreUnavailable,
+)
 
-class AssistantError(Exception):
-    """Base of every error the assistant raises on purpose."""
-
-
-class ConfigError(AssistantError):
-    """A setting has a value that cannot work; the message names it and what is allowed."""
-
-
-class DocumentError(AssistantError):
-    """A document could not be read or segmented; it is reported and skipped."""
-
-    def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-class IndexError_(AssistantError):
-    """The index is missing, unreadable or could not be built."""
+__all__ = [
+    "AssistantError", "ConfigError", "DocumentError", "EmbedderError", "InvalidQuery", "IndexFailure",
+    "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "LLMError", "LLMTimeout",
+    "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError", "LLMBadRequest", "LLMBadOutput",
+]
 
 
-class IndexNotReady(IndexError_):
-    """No index has been built yet (run `python -m assistant index`)."""
+class DatasetError(AssistantError, ValueError):
+    """An evaluation set (JSONL / CSV / XLSX) cannot be used; the message names the file, row and column."""
 
 
-class StoreUnavailable(IndexError_):
-    """The vector store (e.g. a Chroma server) cannot be reached."""
+class FeedbackError(AssistantError):
+    """Feedback could not be recorded (a bad vote, an over-long comment, an unwritable file)."""
 
 
-class EmbedderError(AssistantError):
-    """The embedder could not be loaded or failed to embed."""
+class LLMError(AssistantError):
+    """The LLM endpoint failed. `kind` names the failure; `retryable` says whether a retry may help."""
+
+    kind = "error"
+    retryable = False
 
 
-class InvalidQuery(AssistantError):
-    """The question or search request is not acceptable (empty, too long, bad filter…).
+class LLMTimeout(LLMError):
+    kind = "timeout"
 
-    `field` names the request field at fault (question, top_k, filters, history) when known.
-    """
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class LLMConnectionError(LLMError):
+    kind = "connection"
+    retryable = True
+
+
+class LLMAuthError(LLMError):
+    kind = "auth"
+
+
+class LLMRateLimited(LLMError):
+    kind = "rate_limit"
+    retryable = True
+
+
+class LLMServerError(LLMError):
+    kind = "server"
+    retryable = True
+
+
+class LLMBadRequest(LLMError):
+    kind = "bad_request"
+
+
+class LLMBadOutput(LLMError):
+    kind = "bad_output"

@@ -8,14 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import AssistantError
+from assistant.errors import FeedbackError
 
 _lock = threading.Lock()
 VOTES = ("up", "down")
-
-
-class FeedbackError(AssistantError):
-    """Feedback could not be recorded."""
 
 
 def feedback_path(data_dir: Path) -> Path:

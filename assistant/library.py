@@ -29,7 +29,6 @@ from assistant.errors import AssistantError, DocumentError, InvalidQuery
 from assistant.settings import Settings
 from retrieval.documents import META_SUFFIXES, load_document
 from retrieval.index import BuildReport
-from retrieval.readers import read_limits
 
 Progress = Callable[[int, int], None]
 TRASH = ".removed"
@@ -122,22 +121,21 @@ def _write_error(dest: Path, exc: OSError) -> DocumentError:
     from retrieval.store import is_disk_full
 
     why = "not enough disk space" if is_disk_full(exc) else f"cannot write it ({exc.strerror or exc})"
-    return DocumentError(dest.name, f"{why} in {dest.parent}; the index is unchanged")
+    return DocumentError(f"{why} in {dest.parent}; the index is unchanged", path=dest.name)
 
 
 def _indexed_files(settings: Settings) -> dict[str, list[Path]]:
     """doc_id -> the files (document and sidecars) in corpus/ that make it."""
     from retrieval.documents import iter_corpus
 
-    docs, _errors = iter_corpus(settings.corpus_dir)
+    docs, _errors = iter_corpus(settings.corpus_dir, settings.read_limits())
     return {d.doc_id: [Path(d.path), *_sidecars(Path(d.path))] for d in docs}
 
 
 def _build(settings: Settings, progress: Progress | None) -> BuildReport:
     from assistant.core import Assistant
 
-    with read_limits(settings):
-        return Assistant.build(settings, progress=progress)
+    return Assistant.build(settings, progress=progress)
 
 
 def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | None = None,
@@ -147,21 +145,21 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
     if not paths:
-        raise InvalidQuery("no files given", "files")
+        raise InvalidQuery("no files given", field="files")
     if meta and len(paths) > 1:
-        raise InvalidQuery("metadata can be given for one file at a time", "meta")
+        raise InvalidQuery("metadata can be given for one file at a time", field="meta")
     if names is not None and len(names) != len(paths):
-        raise InvalidQuery(f"{len(names)} file names for {len(paths)} files", "names")
+        raise InvalidQuery(f"{len(names)} file names for {len(paths)} files", field="names")
     corpus = settings.corpus_dir
     corpus.mkdir(parents=True, exist_ok=True)
     plans = []
     for i, src in enumerate(paths):
         if not src.is_file():
-            raise DocumentError(str(src), "no such file")
+            raise DocumentError("no such file", path=str(src))
         name = safe_name(names[i] if names else src.name)
         dest = corpus / name
         if dest.parent.resolve() != corpus.resolve() or dest.name != name:  # safe_name makes this impossible
-            raise DocumentError(name, "not a safe file name")
+            raise DocumentError("not a safe file name", path=name)
         # validate first: read it where it is, with the metadata it will have
         sidecar_text = None
         merged: dict[str, Any] = {}
@@ -170,14 +168,14 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
                 try:
                     merged.update(json.loads(sc.read_text(encoding="utf-8-sig")))
                 except (OSError, ValueError) as exc:
-                    raise DocumentError(str(sc), f"metadata is not valid JSON: {exc}") from exc
+                    raise DocumentError(f"metadata is not valid JSON: {exc}", path=str(sc)) from exc
             else:
                 import yaml
 
                 try:
                     merged.update(yaml.safe_load(sc.read_text(encoding="utf-8-sig")) or {})
                 except (OSError, yaml.YAMLError) as exc:
-                    raise DocumentError(str(sc), f"metadata is not valid YAML: {exc}") from exc
+                    raise DocumentError(f"metadata is not valid YAML: {exc}", path=str(sc)) from exc
         if meta:
             merged.update(meta)
         staging = Path(tempfile.mkdtemp(prefix="pa-add-"))  # outside corpus/: never seen by a build
@@ -186,21 +184,21 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
             try:
                 shutil.copyfile(src, probe)
             except OSError as exc:
-                raise DocumentError(str(src), f"cannot read: {exc.strerror or exc}") from exc
+                raise DocumentError(f"cannot read: {exc.strerror or exc}", path=str(src)) from exc
             if merged:
                 sidecar_text = json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v)
                                            for k, v in merged.items()}, ensure_ascii=False, indent=2)
                 (staging / f"{name}.meta.json").write_text(sidecar_text, encoding="utf-8")
-            with read_limits(settings):  # the content must match the name; .docx/PDF size limits
-                doc = load_document(probe)  # DocumentError: nothing has changed
+            # the content must match the name; .docx/PDF size limits. DocumentError: nothing has changed
+            doc = load_document(probe, settings.read_limits())
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         plans.append((src, dest, sidecar_text, doc))
     first_of: dict[str, str] = {}
     for src, dest, _sidecar, doc in plans:  # two of these files would be one document: refuse, change nothing
         if doc.doc_id in first_of:
-            raise DocumentError(str(src), f"has the doc_id {doc.doc_id!r} of {first_of[doc.doc_id]}, added in the "
-                                          "same call; give one of them another file name or doc_id")
+            raise DocumentError(f"has the doc_id {doc.doc_id!r} of {first_of[doc.doc_id]}, added in the "
+                                          "same call; give one of them another file name or doc_id", path=str(src))
         first_of[doc.doc_id] = dest.name
 
     with library_lock(settings):
@@ -252,9 +250,9 @@ def remove_document(settings: Settings, doc_id: str, progress: Progress | None =
             indexed = {}
         if doc_id not in existing and doc_id not in indexed:
             known = ", ".join(sorted(set(existing) | set(indexed))) or "none"
-            raise InvalidQuery(f"no document with doc_id {doc_id!r}; known: {known}", "doc_id")
+            raise InvalidQuery(f"no document with doc_id {doc_id!r}; known: {known}", field="doc_id")
         if not set(existing) - {doc_id}:
-            raise InvalidQuery(f"{doc_id!r} is the only document; the index cannot be empty", "doc_id")
+            raise InvalidQuery(f"{doc_id!r} is the only document; the index cannot be empty", field="doc_id")
         files = existing.get(doc_id, [])  # none left when an earlier remove was interrupted: just rebuild
         for f in files:
             _retire(settings, f)
@@ -266,9 +264,9 @@ def remove_document(settings: Settings, doc_id: str, progress: Progress | None =
 
 def list_documents(settings: Settings) -> list[dict[str, Any]]:
     """The documents of the active index: doc_id, title, passage count and metadata."""
-    from retrieval.store import PassageStore, make_client
+    from retrieval.store import open_store
 
-    store = PassageStore(make_client(settings), settings.collection_prefix)
+    store = open_store(settings.store_config())
     active = store.active()
     passages, _ = store.read_all(active.collection)
     docs: dict[str, dict[str, Any]] = {}

@@ -2,7 +2,7 @@
 
 One deadline (PA_LLM_TIMEOUT) bounds a whole call, retries included. 429, 5xx and connection errors are
 retried (PA_LLM_MAX_RETRIES, exponential backoff, honouring a short Retry-After); timeouts, 401/403 and
-other 4xx are not. Every failure surfaces as `LLMError` with a `kind` the answerer reports to the user.
+other 4xx are not. Every failure surfaces as an `LLMError` subclass (`assistant.errors`) whose `kind` the answerer reports.
 """
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ import logging
 import time
 from typing import Iterator, Protocol
 
-from assistant.errors import AssistantError
+from assistant.errors import (
+    LLMAuthError,
+    LLMBadOutput,
+    LLMBadRequest,
+    LLMConnectionError,
+    LLMError,
+    LLMRateLimited,
+    LLMServerError,
+    LLMTimeout,
+)
 
 log = logging.getLogger(__name__)
-
-
-class LLMError(AssistantError):
-    """The LLM endpoint failed; `kind` is timeout | connection | auth | rate_limit | server | bad_request | bad_output."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
 
 
 class LLMClient(Protocol):
@@ -35,22 +36,19 @@ def _classify(exc: Exception, timeout: float) -> LLMError:
     import openai
 
     if isinstance(exc, openai.APITimeoutError):
-        return LLMError("timeout", f"the LLM endpoint did not answer within {timeout:g} s")
+        return LLMTimeout(f"the LLM endpoint did not answer within {timeout:g} s")
     if isinstance(exc, openai.APIConnectionError):
-        return LLMError("connection", f"the LLM endpoint cannot be reached ({exc.__cause__ or exc})")
+        return LLMConnectionError(f"the LLM endpoint cannot be reached ({exc.__cause__ or exc})")
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-        return LLMError("auth", f"the LLM endpoint refused the API key (HTTP {exc.status_code}); check PA_LLM_API_KEY")
+        return LLMAuthError(f"the LLM endpoint refused the API key (HTTP {exc.status_code}); check PA_LLM_API_KEY")
     if isinstance(exc, openai.RateLimitError):
-        return LLMError("rate_limit", "the LLM endpoint is rate limiting (HTTP 429)")
+        return LLMRateLimited("the LLM endpoint is rate limiting (HTTP 429)")
     if isinstance(exc, openai.InternalServerError):
-        return LLMError("server", f"the LLM endpoint failed (HTTP {exc.status_code})")
+        return LLMServerError(f"the LLM endpoint failed (HTTP {exc.status_code})")
     if isinstance(exc, openai.APIStatusError):
-        return LLMError("bad_request", f"the LLM endpoint rejected the request (HTTP {exc.status_code}): "
+        return LLMBadRequest(f"the LLM endpoint rejected the request (HTTP {exc.status_code}): "
                                        f"{str(exc.message)[:200]}")
-    return LLMError("bad_output", f"the LLM endpoint sent an unreadable reply ({type(exc).__name__})")
-
-
-RETRYABLE = ("rate_limit", "server", "connection")
+    return LLMBadOutput(f"the LLM endpoint sent an unreadable reply ({type(exc).__name__})")
 
 
 class OpenAIChat:
@@ -80,14 +78,14 @@ class OpenAIChat:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:
-                raise LLMError("timeout", f"the LLM endpoint did not answer within {self.timeout:g} s")
+                raise LLMTimeout(f"the LLM endpoint did not answer within {self.timeout:g} s")
             try:
                 return deadline, self.client.with_options(timeout=remaining).chat.completions.create(
                     model=self.model, messages=messages, stream=stream, temperature=self.temperature,
                     max_tokens=max_tokens or self.max_tokens)
             except Exception as exc:  # noqa: BLE001 - classified below; nothing escapes unclassified
                 err = _classify(exc, self.timeout)
-                if err.kind not in RETRYABLE or attempt >= self.max_retries:
+                if not err.retryable or attempt >= self.max_retries:
                     raise err from exc
                 wait = 0.5 * 2 ** attempt
                 retry_after = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after")
@@ -106,9 +104,9 @@ class OpenAIChat:
         try:
             text = resp.choices[0].message.content
         except (AttributeError, IndexError, TypeError) as exc:
-            raise LLMError("bad_output", "the LLM reply has no message content") from exc
+            raise LLMBadOutput("the LLM reply has no message content") from exc
         if not isinstance(text, str) or not text.strip():
-            raise LLMError("bad_output", "the LLM reply is empty")
+            raise LLMBadOutput("the LLM reply is empty")
         return text
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
@@ -117,7 +115,7 @@ class OpenAIChat:
         try:
             for chunk in chunks:
                 if time.monotonic() > deadline:
-                    raise LLMError("timeout", f"the LLM answer took longer than {self.timeout:g} s")
+                    raise LLMTimeout(f"the LLM answer took longer than {self.timeout:g} s")
                 if not getattr(chunk, "choices", None):
                     continue
                 delta = getattr(chunk.choices[0].delta, "content", None)
@@ -133,4 +131,4 @@ class OpenAIChat:
             if close:
                 close()
         if not got:
-            raise LLMError("bad_output", "the LLM reply is empty")
+            raise LLMBadOutput("the LLM reply is empty")

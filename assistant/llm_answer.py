@@ -15,7 +15,8 @@ from typing import Iterator
 
 from assistant.answer import Answer, Citation, StreamEvent, replay
 from assistant.extractive import ExtractiveAnswerer
-from assistant.llm import LLMClient, LLMError
+from assistant.errors import LLMError
+from assistant.llm import LLMClient
 from assistant.postcheck import MARK, CheckResult, check, is_refusal, nfkc, overlap, parse_marks
 from assistant.prompt import answer_messages
 from assistant.relevance import period_years

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 
 from assistant.followup import _is_followup, standalone
-from assistant.llm import LLMClient, LLMError
+from assistant.errors import LLMError
+from assistant.llm import LLMClient
 from assistant.prompt import rewrite_messages
 from retrieval.glossary import Glossary
 

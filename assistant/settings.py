@@ -1,4 +1,9 @@
-"""All settings, read once from the environment (prefix `PA_`) or a `.env` file."""
+"""All settings, read once from the environment (prefix `PA_`) or a `.env` file, at the edges only.
+
+The entry points (CLI, the app factory, the evals CLI) build one `Settings`; everything below them takes
+what it needs as arguments, or as the small config objects built here (`store_config()`, `read_limits()`,
+`index_config()`): `retrieval` never sees this class.
+"""
 from __future__ import annotations
 
 import json
@@ -8,6 +13,10 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from retrieval.index import IndexConfig
+from retrieval.readers import ReadLimits
+from retrieval.store import StoreConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +59,18 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(800, ge=16, le=8192, description="Longest LLM answer, in tokens.")
     llm_temperature: float = Field(0.1, ge=0.0, le=2.0, description="LLM sampling temperature.")
     llm_max_retries: int = Field(2, ge=0, le=5, description="Retries on 429 / 5xx / connection errors (with backoff).")
+
+    def store_config(self) -> StoreConfig:
+        return StoreConfig(self.data_dir, self.chroma_host, self.chroma_port, self.chroma_ssl, self.collection_prefix)
+
+    def read_limits(self) -> ReadLimits:
+        return ReadLimits(max_docx_uncompressed_bytes=self.max_docx_uncompressed_bytes,
+                          max_docx_compression_ratio=self.max_docx_compression_ratio,
+                          max_docx_entries=self.max_docx_entries, max_pdf_pages=self.max_pdf_pages,
+                          pdf_timeout_seconds=self.pdf_timeout_seconds)
+
+    def index_config(self) -> IndexConfig:
+        return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits())
 
     @field_validator("cors_origins", mode="before")
     @classmethod

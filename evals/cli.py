@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant.errors import AssistantError
-from evals.dataset import DatasetError, load_set
+from assistant.errors import DatasetError
+from evals.dataset import load_set
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evaluation and benchmarks")
 console = Console(stderr=True)

@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import DatasetError
+
 CATEGORIES = {"figure", "list", "fact", "paraphrase", "english", "multi", "unanswerable", "followup"}
-
-
-class DatasetError(ValueError):
-    pass
 
 
 @dataclass

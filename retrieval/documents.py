@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import DocumentError
+from retrieval.errors import DocumentError
 from retrieval import metadata as _metadata
 from retrieval.readers import (
     KIND_NAMES,
@@ -25,9 +25,11 @@ from retrieval.readers import (
     MarkdownReader,
     PdfReader,
     Reader,
+    ReadLimits,
     TextReader,
     extract,
     is_legacy_office,
+    read_limits,
     sniff,
 )
 
@@ -82,21 +84,25 @@ def _check_content(path: Path, reader: Reader) -> None:
     try:
         kind = sniff(path)
     except OSError as exc:
-        raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+        raise DocumentError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
     if kind in kinds:
         return
     suffix = path.suffix.lower()
     if kind == "unknown" and is_legacy_office(path):
-        raise DocumentError(str(path), f"the content is an old binary Office file (.doc/.xls, OLE2) but the name ends "
-                                       f"in {suffix}: save it as .docx (or PDF) first")
+        raise DocumentError(f"the content is an old binary Office file (.doc/.xls, OLE2) but the name ends "
+                                       f"in {suffix}: save it as .docx (or PDF) first", path=str(path))
     if kind == "unknown":
         if "text" in kinds or "html" in kinds:
-            raise DocumentError(str(path), f"the content is not text (binary data) but the name ends in {suffix}")
+            raise DocumentError(f"the content is not text (binary data) but the name ends in {suffix}", path=str(path))
         return  # a damaged PDF/.docx: the reader says what is wrong with it
-    raise DocumentError(str(path), f"the content is {KIND_NAMES[kind]} but the name ends in {suffix}")
+    raise DocumentError(f"the content is {KIND_NAMES[kind]} but the name ends in {suffix}", path=str(path))
 
 
-def load_document(path: Path) -> Document:
+def load_document(path: Path, limits: ReadLimits | None = None) -> Document:
+    """Read one document (text and metadata) within `limits` (default: the built-in ReadLimits())."""
+    if limits is not None:
+        with read_limits(limits):
+            return load_document(path)
     path = Path(path)
     reader = _reader_for(path)
     if reader is None:
@@ -104,8 +110,8 @@ def load_document(path: Path) -> Document:
         hint = {".doc": "; save it as .docx first", ".wps": "; save it as .docx first",
                 ".xls": "; tables belong in a .docx or .html document", ".xlsx": "; tables belong in a .docx or .html document",
                 ".ofd": "; export it as PDF first"}.get(path.suffix.lower(), "")
-        raise DocumentError(str(path), f"unsupported file type {path.suffix or '(no extension)'!r} "
-                                       f"(supported: {allowed}){hint}")
+        raise DocumentError(f"unsupported file type {path.suffix or '(no extension)'!r} "
+                                       f"(supported: {allowed}){hint}", path=str(path))
     sidecar = _metadata.find_sidecar(path)
     known = _metadata.read_sidecar(sidecar) if sidecar is not None else {}
     _check_content(path, reader)
@@ -114,13 +120,13 @@ def load_document(path: Path) -> Document:
     except DocumentError:
         raise
     except OSError as exc:
-        raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+        raise DocumentError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
     except Exception as exc:  # a reader's library failed in a way it did not foresee
         log.debug("reader %r failed on %s", reader, path, exc_info=True)
-        raise DocumentError(str(path), f"could not be read ({type(exc).__name__}: {exc})") from exc
+        raise DocumentError(f"could not be read ({type(exc).__name__}: {exc})", path=str(path)) from exc
     text = got.text
     if not text.strip():
-        raise DocumentError(str(path), "the document is empty")
+        raise DocumentError("the document is empty", path=str(path))
     meta, guessed = _metadata.detect(text, known, title_hint=got.title, hints=got.hints)
     if not meta.get("title"):
         meta["title"] = path.stem
@@ -143,13 +149,16 @@ def _skipped(path: Path) -> bool:
     return name.startswith(SKIP_PREFIXES) or name.lower().endswith(META_SUFFIXES)
 
 
-def iter_corpus(corpus_dir: Path) -> tuple[list[Document], list[DocumentError]]:
+def iter_corpus(corpus_dir: Path, limits: ReadLimits | None = None) -> tuple[list[Document], list[DocumentError]]:
     """Every readable document under corpus_dir; unreadable ones are reported, not fatal."""
+    if limits is not None:
+        with read_limits(limits):
+            return iter_corpus(corpus_dir)
     corpus_dir = Path(corpus_dir)
     docs: list[Document] = []
     errors: list[DocumentError] = []
     if not corpus_dir.is_dir():
-        raise DocumentError(str(corpus_dir), "corpus directory does not exist")
+        raise DocumentError("corpus directory does not exist", path=str(corpus_dir))
     for path in sorted(corpus_dir.rglob("*")):
         if any(part.startswith(".") for part in path.relative_to(corpus_dir).parts[:-1]):
             continue  # inside a hidden directory (.git, .cache…)
@@ -162,11 +171,11 @@ def iter_corpus(corpus_dir: Path) -> tuple[list[Document], list[DocumentError]]:
             errors.append(exc)
         except Exception as exc:  # never let one file stop the corpus
             log.warning("skipped %s: unexpected %s", path, type(exc).__name__, exc_info=True)
-            errors.append(DocumentError(str(path), f"could not be read ({type(exc).__name__}: {exc})"))
+            errors.append(DocumentError(f"could not be read ({type(exc).__name__}: {exc})", path=str(path)))
     seen: set[str] = set()
     for doc in docs:
         if doc.doc_id in seen:
-            errors.append(DocumentError(doc.path, f"duplicate doc_id {doc.doc_id!r}"))
+            errors.append(DocumentError(f"duplicate doc_id {doc.doc_id!r}", path=doc.path))
         seen.add(doc.doc_id)
     bad = {e.path for e in errors}
     return [d for d in docs if d.path not in bad], errors

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.errors import ConfigError, EmbedderError
+from retrieval.errors import ConfigError, EmbedderError
 
 
 @runtime_checkable

@@ -18,17 +18,31 @@ from typing import Callable
 
 import numpy as np
 
-from assistant.errors import AssistantError, DocumentError, IndexError_, IndexNotReady
-from assistant.settings import Settings
+from retrieval.errors import AssistantError, DocumentError, IndexFailure, IndexNotReady
 from retrieval.bm25 import BM25Retriever
 from retrieval.documents import Document, iter_corpus
 from retrieval.embedders import Embedder
 from retrieval.passage import Passage
+from retrieval.readers import ReadLimits
 from retrieval.segment import segment
-from retrieval.store import PassageStore, is_disk_full
+from retrieval.store import PassageStore, StoreConfig, is_disk_full
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """What a build reads and where it writes: the corpus, the store (and its data dir for the BM25
+    cache), and the limits of one document's read."""
+
+    corpus_dir: Path
+    store: StoreConfig
+    limits: ReadLimits = field(default_factory=ReadLimits)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.store.data_dir)
 
 
 @dataclass
@@ -52,30 +66,31 @@ def fingerprint(passages: list[Passage], embedder_name: str) -> str:
     return h.hexdigest()
 
 
-def load_passages(corpus_dir: Path) -> tuple[list[Passage], list[Document], list[DocumentError]]:
-    docs, errors = iter_corpus(corpus_dir)
+def load_passages(corpus_dir: Path, limits: ReadLimits | None = None
+                  ) -> tuple[list[Passage], list[Document], list[DocumentError]]:
+    docs, errors = iter_corpus(corpus_dir, limits)
     passages: list[Passage] = []
     good: list[Document] = []
     for doc in docs:
         try:
             ps = segment(doc)
         except Exception as exc:  # a malformed document is reported and skipped
-            errors.append(DocumentError(doc.path, f"could not be segmented: {exc}"))
+            errors.append(DocumentError(f"could not be segmented: {exc}", path=doc.path))
             continue
         if not ps:
-            errors.append(DocumentError(doc.path, "no text passages found"))
+            errors.append(DocumentError("no text passages found", path=doc.path))
             continue
         passages.extend(ps)
         good.append(doc)
     return passages, good, errors
 
 
-def bm25_dir(settings: Settings, collection_name: str) -> Path:
-    return settings.data_dir / "bm25" / collection_name
+def bm25_dir(data_dir: Path, collection_name: str) -> Path:
+    return Path(data_dir) / "bm25" / collection_name
 
 
 def build_index(
-    settings: Settings,
+    config: IndexConfig,
     store: PassageStore,
     embedder_factory: Callable[[], Embedder],
     embedder_name: str,
@@ -84,10 +99,10 @@ def build_index(
     progress: Progress | None = None,
 ) -> BuildReport:
     started = time.perf_counter()
-    passages, docs, errors = load_passages(settings.corpus_dir)
+    passages, docs, errors = load_passages(config.corpus_dir, config.limits)
     if not passages:
         detail = "; ".join(str(e) for e in errors) or "no documents"
-        raise IndexError_(f"nothing to index in {settings.corpus_dir}: {detail}")
+        raise IndexFailure(f"nothing to index in {config.corpus_dir}: {detail}")
     fp = fingerprint(passages, embedder_name)
 
     current = None
@@ -135,46 +150,45 @@ def build_index(
         collection = store.create_build(build_id, info)
         store.add(collection, passages, matrix)
         if collection.count() != len(passages):
-            raise IndexError_(f"wrote {collection.count()} of {len(passages)} passages; keeping the previous index")
+            raise IndexFailure(f"wrote {collection.count()} of {len(passages)} passages; keeping the previous index")
         bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages], fp)
-        bm25.save(bm25_dir(settings, collection.name))
+        bm25.save(bm25_dir(config.data_dir, collection.name))
     except BaseException as exc:
         if collection is not None:
             try:
                 store.client.delete_collection(collection.name)
             except Exception:  # best effort; the next build removes leftovers
                 pass
-            shutil.rmtree(bm25_dir(settings, collection.name), ignore_errors=True)  # a half-written cache
+            shutil.rmtree(bm25_dir(config.data_dir, collection.name), ignore_errors=True)  # a half-written cache
         if isinstance(exc, Exception) and (is_disk_full(exc) or not isinstance(exc, AssistantError)):
             # a full disk (or any store failure) is one line for the user, never a traceback
             log.debug("writing the new index failed", exc_info=True)
-            raise write_error(settings, exc, current) from exc
+            raise write_error(config.store, exc, current) from exc
         raise
     store.activate(collection, info)  # the switch: one write
     for name in store.drop_inactive():
-        shutil.rmtree(bm25_dir(settings, name), ignore_errors=True)
-    _drop_stale_bm25(settings, collection.name)
+        shutil.rmtree(bm25_dir(config.data_dir, name), ignore_errors=True)
+    _drop_stale_bm25(config.data_dir, collection.name)
     return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
                        len(passages) - len(missing), time.perf_counter() - started, errors)
 
 
-def write_error(settings: Settings, exc: BaseException, current) -> IndexError_:
+def write_error(store: StoreConfig, exc: BaseException, current) -> IndexFailure:
     """One line naming where the write failed, why, and that the previous index is untouched."""
-    where = (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host
-             else str(settings.data_dir))
+    where = f"the Chroma server at {store.address}" if store.chroma_host else str(store.data_dir)
     keep = (f"the previous index {current.name} is unchanged and still serves" if current is not None
             else "no index was written")
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
     if is_disk_full(exc):
-        return IndexError_(f"not enough disk space to write the new index in {where} ({reason}); {keep}. "
+        return IndexFailure(f"not enough disk space to write the new index in {where} ({reason}); {keep}. "
                            "Free some space and run the command again.")
     hint = (" Check the free disk space, file size limits and permissions there."
             if "i/o error" in reason.lower() or isinstance(exc, OSError) else "")
-    return IndexError_(f"writing the new index in {where} failed ({reason}); {keep}.{hint}")
+    return IndexFailure(f"writing the new index in {where} failed ({reason}); {keep}.{hint}")
 
 
-def _drop_stale_bm25(settings: Settings, keep: str) -> None:
-    root = settings.data_dir / "bm25"
+def _drop_stale_bm25(data_dir: Path, keep: str) -> None:
+    root = Path(data_dir) / "bm25"
     if not root.is_dir():
         return
     for child in root.iterdir():

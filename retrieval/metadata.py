@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import DocumentError
+from retrieval.errors import DocumentError
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,8 @@ def find_sidecar(path: Path) -> Path | None:
     """The document's sidecar, None without one; DocumentError when several would apply."""
     found = [p for p in sidecar_candidates(path) if p.is_file()]
     if len(found) > 1:
-        raise DocumentError(str(path), "several metadata files apply to this document ("
-                            + ", ".join(p.name for p in found) + "): keep one")
+        raise DocumentError("several metadata files apply to this document ("
+                            + ", ".join(p.name for p in found) + "): keep one", path=str(path))
     return found[0] if found else None
 
 
@@ -70,14 +70,14 @@ def read_sidecar(sidecar: Path) -> dict[str, Any]:
     try:
         raw_text = sidecar.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError(str(sidecar), f"metadata is not UTF-8 text: {exc}") from exc
+        raise DocumentError(f"metadata is not UTF-8 text: {exc}", path=str(sidecar)) from exc
     except OSError as exc:
-        raise DocumentError(str(sidecar), f"cannot read the metadata file: {exc.strerror or exc}") from exc
+        raise DocumentError(f"cannot read the metadata file: {exc.strerror or exc}", path=str(sidecar)) from exc
     if sidecar.name.lower().endswith(".json"):
         try:
             data = json.loads(raw_text)
         except json.JSONDecodeError as exc:
-            raise DocumentError(str(sidecar), f"metadata is not valid JSON: {exc}") from exc
+            raise DocumentError(f"metadata is not valid JSON: {exc}", path=str(sidecar)) from exc
         kind = "a JSON object"
     else:
         import yaml
@@ -85,12 +85,12 @@ def read_sidecar(sidecar: Path) -> dict[str, Any]:
         try:
             data = yaml.safe_load(raw_text)
         except yaml.YAMLError as exc:
-            raise DocumentError(str(sidecar), f"metadata is not valid YAML: {exc}") from exc
+            raise DocumentError(f"metadata is not valid YAML: {exc}", path=str(sidecar)) from exc
         if data is None:
             data = {}
         kind = "a YAML mapping (key: value lines)"
     if not isinstance(data, dict):
-        raise DocumentError(str(sidecar), f"metadata must be {kind}, not {type(data).__name__}")
+        raise DocumentError(f"metadata must be {kind}, not {type(data).__name__}", path=str(sidecar))
     return normalize_meta(data, str(sidecar))
 
 
@@ -106,8 +106,8 @@ def iso_date(value: Any, field: str, source: str) -> str:
             return dt.date.fromisoformat(text).isoformat()
         except ValueError:
             pass
-    raise DocumentError(source, f"metadata field {field!r} has the value {value!r}, which is not a date in the "
-                                f"format YYYY-MM-DD (e.g. 2023-05-10)")
+    raise DocumentError(f"metadata field {field!r} has the value {value!r}, which is not a date in the "
+                                f"format YYYY-MM-DD (e.g. 2023-05-10)", path=source)
 
 
 def normalize_meta(data: Mapping[Any, Any], source: str) -> dict[str, Any]:
@@ -132,17 +132,17 @@ def normalize_meta(data: Mapping[Any, Any], source: str) -> dict[str, Any]:
             out[key] = iso_date(value, key, source)
         elif isinstance(value, (list, tuple)):
             if not all(isinstance(v, (str, int, float, bool, dt.date)) for v in value):
-                raise DocumentError(source, f"metadata field {key!r} must be a single value or a list of values")
+                raise DocumentError(f"metadata field {key!r} must be a single value or a list of values", path=source)
             out[key] = "、".join(v.isoformat() if isinstance(v, dt.date) else str(v) for v in value)
         elif isinstance(value, dict):
-            raise DocumentError(source, f"metadata field {key!r} must be a single value, not a mapping")
+            raise DocumentError(f"metadata field {key!r} must be a single value, not a mapping", path=source)
         elif isinstance(value, (bool, int, float)):
             out[key] = str(value) if key in KNOWN_FIELDS else value
         else:
             out[key] = str(value).strip()
     for key in ("doc_id", "title"):
         if key in out and out[key] is not None and not str(out[key]).strip():
-            raise DocumentError(source, f"metadata field {key!r} is empty")
+            raise DocumentError(f"metadata field {key!r} is empty", path=source)
     return out
 
 

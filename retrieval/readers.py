@@ -17,8 +17,8 @@ the `%PDF-` header, a `.docx` must be a ZIP package with a Word main part, text/
 binary), and the two parsers that could be made to work without end have limits (`ReadLimits`: a .docx
 package's uncompressed size, compression ratio and entry count, inspected before python-docx opens it; a
 PDF's page count and parse time, checked between pages). The limits come from the settings
-(`PA_MAX_DOCX_*`, `PA_MAX_PDF_PAGES`, `PA_PDF_TIMEOUT_SECONDS`); `read_limits(settings)` applies a given
-Settings object to the reads inside it.
+(`PA_MAX_DOCX_*`, `PA_MAX_PDF_PAGES`, `PA_PDF_TIMEOUT_SECONDS`, passed down as a `ReadLimits`);
+`read_limits(limits)` applies them to the reads inside it.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from assistant.errors import DocumentError
+from retrieval.errors import DocumentError
 
 log = logging.getLogger(__name__)
 
@@ -91,34 +91,22 @@ class ReadLimits:
     max_pdf_pages: int = 1000
     pdf_timeout_seconds: float = 60.0  # parsing + text extraction, checked between pages
 
-    @classmethod
-    def from_settings(cls, settings: Any) -> ReadLimits:
-        defaults = cls()
-        return cls(**{name: getattr(settings, name, getattr(defaults, name)) for name in cls.__dataclass_fields__})
-
 
 DOCX_RATIO_MIN_BYTES = 1 * MB  # the ratio cap applies to entries larger than this (tiny parts compress oddly)
 _LIMITS: ContextVar[ReadLimits | None] = ContextVar("pa_read_limits", default=None)
 
 
 def current_limits() -> ReadLimits:
-    """The limits in force: those of `read_limits(...)` around this call, else the environment's settings."""
+    """The limits in force: those of `read_limits(...)` around this call, else the built-in ReadLimits()."""
     got = _LIMITS.get()
-    if got is not None:
-        return got
-    try:
-        from assistant.settings import get_settings
-
-        return ReadLimits.from_settings(get_settings())
-    except Exception:  # noqa: BLE001 - settings that do not load: the built-in limits still hold
-        return ReadLimits()
+    return got if got is not None else ReadLimits()
 
 
 @contextmanager
-def read_limits(limits: Any) -> Iterator[ReadLimits]:
-    """Apply limits (a ReadLimits or a Settings object) to every read inside the block (this thread/task)."""
+def read_limits(limits: ReadLimits) -> Iterator[ReadLimits]:
+    """Apply limits to every read inside the block (this thread/task)."""
     if not isinstance(limits, ReadLimits):
-        limits = ReadLimits.from_settings(limits)
+        raise TypeError(f"read_limits() takes a ReadLimits, not {type(limits).__name__}")
     token = _LIMITS.set(limits)
     try:
         yield limits
@@ -246,19 +234,19 @@ def check_text_bytes(raw: bytes, path: Path, expected: str) -> None:
     elif _bom_encoding(raw) != "utf-16" and b"\x00" in raw:
         what = "binary data (NUL bytes)"
     if what:
-        raise DocumentError(str(path), f"expected {expected} for a {_suffix(path)} file, but the content is {what}")
+        raise DocumentError(f"expected {expected} for a {_suffix(path)} file, but the content is {what}", path=str(path))
 
 
 def check_text_chars(text: str, path: Path, expected: str) -> None:
     """DocumentError when decoded text is binary data after all (NUL or many other control characters)."""
     sample = text[:SNIFF_BYTES]
     if "\x00" in text:
-        raise DocumentError(str(path), f"expected {expected} for a {_suffix(path)} file, but the content is "
-                                       "binary data (NUL characters)")
+        raise DocumentError(f"expected {expected} for a {_suffix(path)} file, but the content is "
+                                       "binary data (NUL characters)", path=str(path))
     controls = len(_TEXT_CONTROLS.findall(sample))
     if controls and controls > MAX_CONTROL_SHARE * len(sample):
-        raise DocumentError(str(path), f"expected {expected} for a {_suffix(path)} file, but the content is "
-                                       f"binary data ({controls} control characters in {len(sample)})")
+        raise DocumentError(f"expected {expected} for a {_suffix(path)} file, but the content is "
+                                       f"binary data ({controls} control characters in {len(sample)})", path=str(path))
 
 
 def check_pdf_header(path: Path) -> None:
@@ -267,10 +255,10 @@ def check_pdf_header(path: Path) -> None:
         with open(path, "rb") as fh:
             head = fh.read(PDF_HEADER_WINDOW)
     except OSError as exc:
-        raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+        raise DocumentError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
     if b"%PDF-" not in head:
-        raise DocumentError(str(path), f"expected a PDF for a {_suffix(path)} file, but the content has no %PDF- "
-                                       f"header (it is {describe_content(path)})")
+        raise DocumentError(f"expected a PDF for a {_suffix(path)} file, but the content has no %PDF- "
+                                       f"header (it is {describe_content(path)})", path=str(path))
 
 
 def _zip_entry_count(path: Path) -> int | None:
@@ -297,33 +285,33 @@ def check_docx_package(path: Path, limits: ReadLimits | None = None) -> None:
         with open(path, "rb") as fh:
             magic = fh.read(4)
         if magic != ZIP_MAGIC:
-            raise DocumentError(p, f"expected a Word (.docx) document for a {_suffix(path)} file, but the content is "
-                                   f"{describe_content(path)} (a .docx is a ZIP package)")
+            raise DocumentError(f"expected a Word (.docx) document for a {_suffix(path)} file, but the content is "
+                                   f"{describe_content(path)} (a .docx is a ZIP package)", path=p)
         count = _zip_entry_count(path)
     except OSError as exc:
-        raise DocumentError(p, f"cannot read: {exc.strerror or exc}") from exc
+        raise DocumentError(f"cannot read: {exc.strerror or exc}", path=p) from exc
     too_many = ("the .docx package has {n} files; at most {cap} are accepted (PA_MAX_DOCX_ENTRIES) — "
                 "a ZIP bomb or not a Word document")
     if count is not None and count > limits.max_docx_entries:
-        raise DocumentError(p, too_many.format(n=count, cap=limits.max_docx_entries))
+        raise DocumentError(too_many.format(n=count, cap=limits.max_docx_entries), path=p)
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > limits.max_docx_entries:
-                raise DocumentError(p, too_many.format(n=len(infos), cap=limits.max_docx_entries))
+                raise DocumentError(too_many.format(n=len(infos), cap=limits.max_docx_entries), path=p)
             total = sum(i.file_size for i in infos)
             if total > limits.max_docx_uncompressed_bytes:
-                raise DocumentError(p, f"the .docx package unpacks to {_size(total)}; at most "
+                raise DocumentError(f"the .docx package unpacks to {_size(total)}; at most "
                                        f"{_size(limits.max_docx_uncompressed_bytes)} are accepted "
-                                       "(PA_MAX_DOCX_UNCOMPRESSED_BYTES) — a ZIP bomb?")
+                                       "(PA_MAX_DOCX_UNCOMPRESSED_BYTES) — a ZIP bomb?", path=p)
             for info in infos:
                 if info.file_size > DOCX_RATIO_MIN_BYTES:
                     ratio = info.file_size / max(info.compress_size, 1)
                     if ratio > limits.max_docx_compression_ratio:
-                        raise DocumentError(p, f"the .docx part {info.filename!r} expands {ratio:.0f}-fold "
+                        raise DocumentError(f"the .docx part {info.filename!r} expands {ratio:.0f}-fold "
                                                f"({_size(info.compress_size)} -> {_size(info.file_size)}); at most "
                                                f"{limits.max_docx_compression_ratio:g}-fold is accepted "
-                                               "(PA_MAX_DOCX_COMPRESSION_RATIO) — a ZIP bomb?")
+                                               "(PA_MAX_DOCX_COMPRESSION_RATIO) — a ZIP bomb?", path=p)
             names = {i.filename for i in infos}
             if DOCX_MAIN in names:
                 return
@@ -332,15 +320,15 @@ def check_docx_package(path: Path, limits: ReadLimits | None = None) -> None:
                 return  # a Word main part under another name
             other = next((desc for part, desc in _OTHER_OOXML.items() if part in names),
                          f"a ZIP package without {DOCX_MAIN}")
-            raise DocumentError(p, f"expected a Word (.docx) document for a {_suffix(path)} file, but the content is "
-                                   f"{other}")
+            raise DocumentError(f"expected a Word (.docx) document for a {_suffix(path)} file, but the content is "
+                                   f"{other}", path=p)
     except DocumentError:
         raise
     except OSError as exc:  # its message would carry the path: say what happened only
-        raise DocumentError(p, f"not a valid .docx file (damaged ZIP container: {exc.strerror or type(exc).__name__})") from exc
+        raise DocumentError(f"not a valid .docx file (damaged ZIP container: {exc.strerror or type(exc).__name__})", path=p) from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError,
             RuntimeError, struct.error, UnicodeDecodeError) as exc:
-        raise DocumentError(p, f"not a valid .docx file (damaged ZIP container: {exc})") from exc
+        raise DocumentError(f"not a valid .docx file (damaged ZIP container: {exc})", path=p) from exc
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -381,8 +369,8 @@ def decode_text(raw: bytes, path: Path, preferred: str | None = None) -> str:
             return raw.decode(enc)
         except (UnicodeError, LookupError):  # UnicodeError: idna/punycode fail with the base class
             continue
-    raise DocumentError(str(path), f"not valid text in any of {', '.join(tried)} (binary data, or another encoding: "
-                                   "save it as UTF-8)")
+    raise DocumentError(f"not valid text in any of {', '.join(tried)} (binary data, or another encoding: "
+                                   "save it as UTF-8)", path=str(path))
 
 
 # ----------------------------------------------------------------------------- text and Markdown
@@ -401,7 +389,7 @@ class TextReader(BaseReader):
         try:
             raw = Path(path).read_bytes()
         except OSError as exc:
-            raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+            raise DocumentError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
         expected = "Markdown text" if _suffix(path) in MarkdownReader.suffixes else "plain text"
         check_text_bytes(raw, path, expected)
         text = decode_text(raw, path)
@@ -490,7 +478,7 @@ class MarkdownReader(BaseReader):
         try:
             return Extracted(text=markdown_to_text(text))
         except Exception as exc:  # never expected (regular expressions only); never let out
-            raise DocumentError(str(path), f"the Markdown could not be read ({type(exc).__name__}: {exc})") from exc
+            raise DocumentError(f"the Markdown could not be read ({type(exc).__name__}: {exc})", path=str(path)) from exc
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -730,7 +718,7 @@ class HtmlReader(BaseReader):
         try:
             raw = Path(path).read_bytes()
         except OSError as exc:
-            raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+            raise DocumentError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
         check_text_bytes(raw, path, "an HTML page")
         html = self.decode(raw, path)
         check_text_chars(html, path, "an HTML page")
@@ -739,7 +727,7 @@ class HtmlReader(BaseReader):
         except DocumentError:
             raise
         except Exception as exc:  # lxml/trafilatura internals on a hostile page
-            raise DocumentError(str(path), f"not a readable HTML page ({type(exc).__name__}: {exc})") from exc
+            raise DocumentError(f"not a readable HTML page ({type(exc).__name__}: {exc})", path=str(path)) from exc
 
     def _extract_html(self, html: str, path: Path) -> Extracted:
         # lxml refuses str input that carries an encoding declaration; we decoded already
@@ -749,9 +737,9 @@ class HtmlReader(BaseReader):
 
             tree = lxml.html.document_fromstring(html) if html.strip() else None
         except Exception as exc:  # lxml.etree.ParserError and friends
-            raise DocumentError(str(path), f"not a readable HTML page: {exc}") from exc
+            raise DocumentError(f"not a readable HTML page: {exc}", path=str(path)) from exc
         if tree is None:
-            raise DocumentError(str(path), "the document is empty")
+            raise DocumentError("the document is empty", path=str(path))
         title = self._title(tree)
         h1 = next((t for h in tree.iter("h1") if 4 <= len(t := clean_line(h.text_content())) <= 120), None)
         if h1 and (title is None or len(title) < 6 or _is_site_name(title)):
@@ -836,25 +824,25 @@ class DocxReader(BaseReader):
             import docx
             from docx.opc.exceptions import PackageNotFoundError
         except ImportError as exc:  # pragma: no cover - a declared dependency
-            raise DocumentError(str(path), f"python-docx is not installed: {exc}") from exc
+            raise DocumentError(f"python-docx is not installed: {exc}", path=str(path)) from exc
         check_docx_package(path)  # a Word package, and no ZIP bomb: before python-docx inflates anything
         try:
             document = docx.Document(str(path))
         except PackageNotFoundError as exc:
-            raise DocumentError(str(path), f"not a valid .docx file (damaged or not a Word package: {exc})") from exc
+            raise DocumentError(f"not a valid .docx file (damaged or not a Word package: {exc})", path=str(path)) from exc
         except zipfile.BadZipFile as exc:
-            raise DocumentError(str(path), f"not a valid .docx file (damaged ZIP container: {exc})") from exc
+            raise DocumentError(f"not a valid .docx file (damaged ZIP container: {exc})", path=str(path)) from exc
         except KeyError as exc:
-            raise DocumentError(str(path), f"not a valid .docx file (missing part {exc})") from exc
+            raise DocumentError(f"not a valid .docx file (missing part {exc})", path=str(path)) from exc
         except Exception as exc:  # lxml XMLSyntaxError, ValueError… from a damaged package
-            raise DocumentError(str(path), f"not a valid .docx file ({type(exc).__name__}: {exc})") from exc
+            raise DocumentError(f"not a valid .docx file ({type(exc).__name__}: {exc})", path=str(path)) from exc
         try:
             numbering = _Numbering(document)
             lines = list(self._body_lines(document, numbering))
         except DocumentError:
             raise
         except Exception as exc:
-            raise DocumentError(str(path), f"the Word document could not be read ({type(exc).__name__}: {exc})") from exc
+            raise DocumentError(f"the Word document could not be read ({type(exc).__name__}: {exc})", path=str(path)) from exc
         # core_properties.title is not used: it is often left over from the template the file was made from
         text = "\n".join(lines).strip("\n")
         return Extracted(text=text + "\n" if text else "")
@@ -1066,7 +1054,7 @@ class PdfReader(BaseReader):
                 PdfReadError,
             )
         except ImportError as exc:  # pragma: no cover - a declared dependency
-            raise DocumentError(str(path), f"pypdf is not installed: {exc}") from exc
+            raise DocumentError(f"pypdf is not installed: {exc}", path=str(path)) from exc
         logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns about every quirk of a file
         limits = current_limits()
         started = time.monotonic()
@@ -1077,34 +1065,34 @@ class PdfReader(BaseReader):
                 try:
                     ok = reader.decrypt("")
                 except DependencyError as exc:
-                    raise DocumentError(str(path), f"the PDF is encrypted and cannot be decrypted here ({exc}); "
-                                                   "save an unprotected copy") from exc
+                    raise DocumentError(f"the PDF is encrypted and cannot be decrypted here ({exc}); "
+                                                   "save an unprotected copy", path=str(path)) from exc
                 if not ok:
-                    raise DocumentError(str(path), "the PDF is encrypted (password-protected): "
-                                                   "save an unprotected copy to index it")
+                    raise DocumentError("the PDF is encrypted (password-protected): "
+                                                   "save an unprotected copy to index it", path=str(path))
             pages = reader.pages
             n = len(pages)
         except DocumentError:
             raise
         except FileNotDecryptedError as exc:
-            raise DocumentError(str(path), f"the PDF is encrypted (password-protected): {exc}") from exc
+            raise DocumentError(f"the PDF is encrypted (password-protected): {exc}", path=str(path)) from exc
         except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
                 RecursionError, AssertionError) as exc:
-            raise DocumentError(str(path), f"not a readable PDF (damaged?): {type(exc).__name__}: {exc}") from exc
+            raise DocumentError(f"not a readable PDF (damaged?): {type(exc).__name__}: {exc}", path=str(path)) from exc
         except Exception as exc:
-            raise DocumentError(str(path), f"not a readable PDF: {type(exc).__name__}: {exc}") from exc
+            raise DocumentError(f"not a readable PDF: {type(exc).__name__}: {exc}", path=str(path)) from exc
         if n == 0:
-            raise DocumentError(str(path), "the PDF has no pages (damaged?)")
+            raise DocumentError("the PDF has no pages (damaged?)", path=str(path))
         if n > limits.max_pdf_pages:
-            raise DocumentError(str(path), f"the PDF has {n} pages; at most {limits.max_pdf_pages} are read "
-                                           "(PA_MAX_PDF_PAGES): split it into smaller files")
+            raise DocumentError(f"the PDF has {n} pages; at most {limits.max_pdf_pages} are read "
+                                           "(PA_MAX_PDF_PAGES): split it into smaller files", path=str(path))
         texts: list[str] = []
         failed: list[str] = []
         for i in range(n):
             if (spent := time.monotonic() - started) > limits.pdf_timeout_seconds:
-                raise DocumentError(str(path), f"reading the PDF took longer than {limits.pdf_timeout_seconds:g} s "
+                raise DocumentError(f"reading the PDF took longer than {limits.pdf_timeout_seconds:g} s "
                                                f"({spent:.1f} s, stopped before page {i + 1} of {n}; "
-                                               "PA_PDF_TIMEOUT_SECONDS)")
+                                               "PA_PDF_TIMEOUT_SECONDS)", path=str(path))
             try:
                 raw = pages[i].extract_text() or ""
             except Exception as exc:  # noqa: BLE001 - one bad page (broken font, stream…) is not the whole document
@@ -1114,8 +1102,8 @@ class PdfReader(BaseReader):
         chars = sum(len(re.sub(r"\s", "", t)) for t in texts)
         if chars < MIN_PDF_CHARS or chars / n < MIN_PDF_CHARS_PER_PAGE:
             if failed and len(failed) * 2 >= n:
-                raise DocumentError(str(path), "the PDF text could not be extracted (" + "; ".join(failed[:3]) + ")")
-            raise DocumentError(str(path), NO_TEXT_LAYER)
+                raise DocumentError("the PDF text could not be extracted (" + "; ".join(failed[:3]) + ")", path=str(path))
+            raise DocumentError(NO_TEXT_LAYER, path=str(path))
         if failed:
             log.warning("%s: no text from %s", path, "; ".join(failed))
         return Extracted(text="\n\f".join(texts) + "\n", pages=n)

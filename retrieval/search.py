@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import InvalidQuery
+from retrieval.errors import InvalidQuery
 from retrieval.bm25 import BM25Retriever
 from retrieval.embedders import Embedder
 from retrieval.fusion import Ranking, fuse
@@ -47,21 +47,21 @@ def normalize_filters(filters: dict[str, Any] | None) -> Filters:
     out = Filters()
     for key, value in (filters or {}).items():
         if key not in ALL_FILTER_KEYS:
-            raise InvalidQuery(f"unknown filter {key!r}; allowed: {', '.join(ALL_FILTER_KEYS)}", "filters")
+            raise InvalidQuery(f"unknown filter {key!r}; allowed: {', '.join(ALL_FILTER_KEYS)}", field="filters")
         if key in FLAG_KEYS:
             if not isinstance(value, bool):
-                raise InvalidQuery(f"filter {key!r} must be true or false, not {value!r}", "filters")
+                raise InvalidQuery(f"filter {key!r} must be true or false, not {value!r}", field="filters")
             out.include_inactive = value
         elif key in RANGE_KEYS:
             try:
                 iso = date.fromisoformat(str(value)).isoformat()
             except ValueError:
-                raise InvalidQuery(f"filter {key!r}={value!r} is not a date; expected YYYY-MM-DD", "filters") from None
+                raise InvalidQuery(f"filter {key!r}={value!r} is not a date; expected YYYY-MM-DD", field="filters") from None
             setattr(out, key, iso)
         else:
             values = value if isinstance(value, (list, tuple)) else [value]
             if not values or not all(isinstance(v, str) and v for v in values):
-                raise InvalidQuery(f"filter {key!r} needs a non-empty string or list of strings", "filters")
+                raise InvalidQuery(f"filter {key!r} needs a non-empty string or list of strings", field="filters")
             out.equal[key] = list(values)
     return out
 
@@ -122,7 +122,7 @@ class HybridSearcher:
     def search(self, query: str, k: int = 5, filters: dict[str, Any] | None = None,
                fusion: str | None = None) -> SearchResult:
         if not query or not query.strip():
-            raise InvalidQuery("the query is empty", "query")
+            raise InvalidQuery("the query is empty", field="query")
         flt = normalize_filters(filters)
         today = date.today()
         method = fusion or self.fusion

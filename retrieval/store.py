@@ -10,45 +10,69 @@ from __future__ import annotations
 import errno
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant.errors import IndexNotReady, StoreUnavailable
-from assistant.settings import Settings
+from retrieval.errors import IndexNotReady, StoreUnavailable
 from retrieval.passage import Passage
 
 log = logging.getLogger(__name__)
 PAGE = 500
 
 
-def make_client(settings: Settings):
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the passages live: an embedded Chroma store under `data_dir`, or a Chroma server."""
+
+    data_dir: Path
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    collection_prefix: str = "pa"
+
+    @property
+    def address(self) -> str:
+        """host:port of the server, or the embedded store's directory."""
+        return f"{self.chroma_host}:{self.chroma_port}" if self.chroma_host else str(Path(self.data_dir) / "chroma")
+
+    @property
+    def label(self) -> str:
+        """The store named for a person, with the settings that choose it."""
+        if self.chroma_host:
+            return f"the Chroma server at {self.address} (PA_CHROMA_HOST/PA_CHROMA_PORT)"
+        return f"the embedded Chroma store at {self.address} (PA_DATA_DIR)"
+
+
+def make_client(config: StoreConfig):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
-        if settings.chroma_host:
+        if config.chroma_host:
             client = chromadb.HttpClient(
-                host=settings.chroma_host,
-                port=settings.chroma_port,
-                ssl=settings.chroma_ssl,
+                host=config.chroma_host,
+                port=config.chroma_port,
+                ssl=config.chroma_ssl,
                 settings=chroma_settings,
             )
             _bound_timeouts(client)
             return client
-        path = settings.data_dir / "chroma"
+        path = Path(config.data_dir) / "chroma"
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # chromadb raises ValueError/ConnectionError/its own errors
-        where = (
-            f"Chroma server at {settings.chroma_host}:{settings.chroma_port} (PA_CHROMA_HOST/PA_CHROMA_PORT)"
-            if settings.chroma_host
-            else f"embedded Chroma store at {settings.data_dir / 'chroma'} (PA_DATA_DIR)"
-        )
+        where = config.label.removeprefix("the ")
         if is_disk_full(exc):  # SQLite needs a little room even to open the store
             raise StoreUnavailable(f"not enough disk space to open the {where}: {exc}") from exc
         raise StoreUnavailable(f"cannot open the {where}: {exc}") from exc
+
+
+def open_store(config: StoreConfig) -> "PassageStore":
+    """The passage store `config` names (client plus collection prefix)."""
+    return PassageStore(make_client(config), config.collection_prefix)
 
 
 _DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}

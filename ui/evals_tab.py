@@ -11,7 +11,8 @@ import gradio as gr
 
 from api.service import Service
 from assistant.errors import AssistantError
-from evals.dataset import DatasetError, load_set
+from assistant.errors import DatasetError
+from evals.dataset import load_set
 from evals.report import diagnose
 from ui.docs_tab import _check
 

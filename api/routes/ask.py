@@ -26,10 +26,10 @@ ERRORS = {413: {"model": Problem, "description": "Body over PA_MAX_BODY_BYTES"},
 
 def check_text(field: str, value: str, settings: Settings) -> str:
     if not value.strip():
-        raise InvalidQuery(f"{field} is empty or only whitespace; a non-empty text is required", field)
+        raise InvalidQuery(f"{field} is empty or only whitespace; a non-empty text is required", field=field)
     if len(value) > settings.max_question_chars:
         raise InvalidQuery(f"{field} has {len(value)} characters; at most {settings.max_question_chars} are allowed "
-                           "(PA_MAX_QUESTION_CHARS)", field)
+                           "(PA_MAX_QUESTION_CHARS)", field=field)
     return value
 
 

@@ -27,7 +27,8 @@ def _jobs(request: Request, settings) -> Any:
              summary="Upload an evaluation set (JSONL, CSV or XLSX) and run it in the background; admin token")
 def start_eval(_: AdminDep, request: Request, assistant: AssistantDep, settings: SettingsDep,
                file: Annotated[UploadFile, File(description="问题, 标准答案要点, 依据原文, 类别 (编号, 上一题)")]) -> dict:
-    from evals.dataset import DatasetError, load_set
+    from assistant.errors import DatasetError
+    from evals.dataset import load_set
 
     suffix = Path(file.filename or "").suffix.lower()
     if suffix not in SET_TYPES:

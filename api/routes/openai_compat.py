@@ -43,7 +43,7 @@ def split_messages(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str
     """(question, history): the last user message, and the user/assistant turns before it."""
     last = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
     if last is None:
-        raise InvalidQuery("messages contain no user message; the last user message is the question", "messages")
+        raise InvalidQuery("messages contain no user message; the last user message is the question", field="messages")
     history = []
     for m in messages[:last]:
         if m.role in {"user", "assistant"}:

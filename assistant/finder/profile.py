@@ -29,16 +29,14 @@ class Profile:
 
     def __post_init__(self) -> None:
         if self.entity_type not in ENTITY_TYPES:
-            raise InvalidQuery(f"entity_type={self.entity_type!r}; allowed: {', '.join(ENTITY_TYPES)}",
-                               "entity_type")
+            raise InvalidQuery(f"entity_type={self.entity_type!r}; allowed: {', '.join(ENTITY_TYPES)}", field="entity_type")
         for name in ("industry", "park", "district", "talent_category", "description"):
             value = getattr(self, name) or ""
             if len(value) > MAX_FIELD_CHARS:
-                raise InvalidQuery(f"{name} is {len(value)} characters; at most {MAX_FIELD_CHARS} are allowed", name)
+                raise InvalidQuery(f"{name} is {len(value)} characters; at most {MAX_FIELD_CHARS} are allowed", field=name)
             setattr(self, name, value.strip())
         if len(self.qualifications) > 30:
-            raise InvalidQuery(f"qualifications has {len(self.qualifications)} items; at most 30 are allowed",
-                               "qualifications")
+            raise InvalidQuery(f"qualifications has {len(self.qualifications)} items; at most 30 are allowed", field="qualifications")
         self.qualifications = [q.strip() for q in self.qualifications if q and q.strip()][:30]
 
     @property

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from evals.dataset import DatasetError, Item, load_jsonl, load_set
+from assistant.errors import DatasetError
+from evals.dataset import Item, load_jsonl, load_set
 from evals.metrics import ndcg_at, score_item, summarize
 
 REPO = Path(__file__).resolve().parents[2]

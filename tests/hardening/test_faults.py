@@ -65,9 +65,9 @@ import json, sys
 from pathlib import Path
 from assistant.core import Assistant
 from assistant.settings import get_settings
-from retrieval.store import PassageStore, make_client
+from retrieval.store import open_store
 s = get_settings()
-store = PassageStore(make_client(s), s.collection_prefix)
+store = open_store(s.store_config())
 a = Assistant.from_settings(s, build=False)
 print(json.dumps({
     "collection": a.info.collection, "passages": a.info.passages, "documents": a.info.documents,

@@ -23,7 +23,7 @@ from assistant.settings import Settings
 from retrieval.documents import load_document
 from retrieval.passage import Hit, Passage
 from retrieval.segment import segment
-from retrieval.store import PassageStore, make_client
+from retrieval.store import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +133,7 @@ def test_bad_files_do_not_stop_the_plan_from_loading(env, builds):
 
 
 def test_old_collections_are_dropped(env, builds):
-    store = PassageStore(make_client(env.settings), "pa")
+    store = open_store(env.settings.store_config())
     names = [c if isinstance(c, str) else c.name for c in store.client.list_collections()]
     passages_cols = [n for n in names if n.startswith("pa-passages-")]
     assert passages_cols == [builds.third.collection]

@@ -13,7 +13,8 @@ import pytest
 
 from assistant.answer import Answer, Citation
 from assistant.errors import AssistantError
-from assistant.feedback import FeedbackError, feedback_path, record_feedback
+from assistant.errors import FeedbackError
+from assistant.feedback import feedback_path, record_feedback
 
 KEYS = {"time", "question", "answer", "answerable", "mode", "citations", "vote", "comment"}
 CITATION_KEYS = {"n", "passage_id", "doc_title", "section"}
