@@ -1,7 +1,10 @@
-"""The application: JSON API under /v1, health and metrics, the Gradio chat at /ui.
+"""The application, wired in one place: JSON API under /v1, health and metrics, the Gradio chat at /ui.
 
     create_app(settings)           # index loaded (or built) in the background; /readyz says when
-    uvicorn api.app:create_app --factory
+    uvicorn api.app:create_app --factory    # settings read from the environment, here and nowhere below
+
+What the routes and the UI share is made here and put on `app.state`: the settings, the `Service`
+(the loaded assistant), the background evaluation `Jobs`, the metrics.
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import RateLimit, limited
 from api.routes import ask, browse, eligibility, evals, feedback, library, openai_compat, ops
-from api.service import Progress, Service
+from assistant.service import Progress, Service
 from assistant.core import Assistant
 from assistant.settings import Settings, get_settings
+from evals.workbench import Jobs
 
 DESCRIPTION = """
 政策助手 (Policy Assistant) answers questions about the *Changsha 14th Five-Year Plan for Science and
@@ -67,8 +71,9 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     """`refresh`: bring the index up to date with corpus/ before loading (single-process `serve`);
     replicas started with `uvicorn --factory` only load what is there (built on first run).
     `load_now`: start loading the index right away, while the UI is built, instead of at startup."""
-    settings = settings or get_settings()
+    settings = settings or get_settings()  # the app factory is an edge: the one place the API reads them
     service = Service(settings, progress=progress, assistant=assistant, refresh=refresh)
+    jobs = Jobs(settings.data_dir / "evals")  # background evaluation runs (API and UI share them)
     if load_now:
         service.start()
     metrics = Metrics()
@@ -79,7 +84,9 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         yield
 
     app = FastAPI(title="政策助手 Policy Assistant", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
     app.state.service = service
+    app.state.eval_jobs = jobs
     app.state.metrics = metrics
     errors.install(app)
     document_middleware_responses(app)
@@ -95,7 +102,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
 
         from ui.app import CSS, build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(service), path="/ui", allowed_paths=[], css=CSS,
+        app = gr.mount_gradio_app(app, build_ui(service, jobs), path="/ui", allowed_paths=[], css=CSS,
                                   footer_links=["api"], max_file_size="5mb", show_error=True)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/v1/documents": settings.max_upload_bytes + 64 * 1024,

@@ -4,24 +4,20 @@ No token configured -> the endpoints are disabled (403); a missing or wrong toke
 """
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
 from api.deps import SettingsDep
-
-
-def token_ok(expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected.encode("utf-8"), str(given).encode("utf-8"))
+from assistant.access import admin_problem
 
 
 def require_admin(request: Request, settings: SettingsDep) -> None:
-    if settings.admin_token is None or not settings.admin_token.get_secret_value():
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    problem = admin_problem(settings.admin_token, given.strip() if scheme.lower() == "bearer" else "")
+    if problem == "disabled":
         raise HTTPException(403, "admin endpoints are disabled: set PA_ADMIN_TOKEN to enable them")
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not token_ok(settings.admin_token.get_secret_value(), given.strip()):
+    if problem:
         raise HTTPException(401, "a valid admin token is required: Authorization: Bearer <PA_ADMIN_TOKEN>",
                             headers={"WWW-Authenticate": "Bearer"})
 

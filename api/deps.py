@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes (`Annotated[..., Depends()]`)."""
+"""Dependencies shared by the routes (`Annotated[..., Depends()]`): what the app factory put on app.state."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.metrics import Metrics
-from api.service import Service
 from assistant.core import Assistant
+from assistant.service import Service
 from assistant.settings import Settings
+from evals.workbench import Jobs
 
 
 def get_service(request: Request) -> Service:
@@ -19,15 +20,20 @@ def get_assistant(service: Annotated[Service, Depends(get_service)]) -> Assistan
     return service.get()  # IndexNotReady -> 503 in api.errors
 
 
-def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.service.settings
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
 
 
 def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+def get_eval_jobs(request: Request) -> Jobs:
+    return request.app.state.eval_jobs
+
+
 ServiceDep = Annotated[Service, Depends(get_service)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+JobsDep = Annotated[Jobs, Depends(get_eval_jobs)]

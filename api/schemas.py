@@ -5,6 +5,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.validation import TOP_K_MAX, TOP_K_MIN
+
 FilterValue = str | list[str] | bool
 
 
@@ -26,7 +28,7 @@ class AskRequest(BaseModel):
                           examples=["到2025年长沙市高新技术企业数量目标是多少？"])
     history: list[Message] = Field(default_factory=list, max_length=200,
                                    description="Earlier turns, oldest first; used to understand follow-ups.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default PA_TOP_K).")
+    top_k: int | None = Field(None, ge=TOP_K_MIN, le=TOP_K_MAX, description="Passages to retrieve (default PA_TOP_K).")
     filters: dict[str, FilterValue] | None = Field(
         None, description="Metadata filters: doc_id, kind, issuer, region, status, doc_number (value or list); "
                           "issued_from / issued_to (YYYY-MM-DD); include_inactive (true: also repealed or expired "
@@ -39,7 +41,7 @@ class SearchRequest(BaseModel):
         {"query": "高企培育", "top_k": 5}, {"query": "人才引进 住房补贴", "top_k": 3}]})
 
     query: str = Field(description="What to look for.", examples=["高企培育"])
-    top_k: int = Field(5, ge=1, le=50)
+    top_k: int = Field(5, ge=TOP_K_MIN, le=TOP_K_MAX)
     filters: dict[str, FilterValue] | None = None
 
 
@@ -202,7 +204,7 @@ class EligibilityRequest(BaseModel):
         {"profile": {"entity_type": "enterprise", "qualifications": ["高新技术企业"], "industry": "生物医药",
                      "park": "浏阳经开区", "description": "今年首次认定为高新技术企业"}}]})
     profile: ProfileIn
-    limit: int = Field(20, ge=1, le=50, description="Most measures returned.")
+    limit: int = Field(20, ge=TOP_K_MIN, le=TOP_K_MAX, description="Most measures returned.")
 
 
 class ConditionOut(BaseModel):

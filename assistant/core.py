@@ -1,11 +1,13 @@
 """`Assistant`: open (or build) the index, then `ask` and `search`.
 
 ask(question, history):
-    support?   = support_profile(question)                 # “我们是…企业，能享受哪些支持？” -> finder list
-    standalone = rewrite_query(question, history)          # "科小呢？" -> "2025年科小数量目标是多少？" (rules or LLM)
-    result     = searcher.search(standalone)               # glossary + BM25 + vectors + fusion
-    answer     = answerer.answer(question, result.hits)    # extractive: quote + cite, or refuse
-                                                           # llm: generate, post-check, else extractive
+    1. query   = understand(question, history)     # validate; resolve follow-ups; glossary; term analysis
+    2. routed? = the support finder, for “我们是…企业，能享受哪些支持？”
+    3. hits    = retrieve(query)                     # BM25 + vectors -> fusion (retrieval) -> rerank
+    4. refusal = gate.check(query, hits)             # do the passages answer it? (assistant.gate)
+    5. answer  = refusal_answer(...) if refused else answerer.answer(query, hits)   # extractive or LLM
+    6. the standalone question and validity notices of the cited documents are added
+`ask_stream` runs steps 1-4 before it returns (a bad request raises there) and streams step 5.
 """
 from __future__ import annotations
 
@@ -16,27 +18,51 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
-from assistant.answer import Answer, StreamEvent, replay  # noqa: F401 - replay re-exported
-from assistant.errors import IndexNotReady, InvalidQuery
+from assistant.answer import Answer, StreamEvent, replay
+from assistant.compose import refusal_answer
+from assistant.errors import IndexNotReady
 from assistant.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
 from assistant.finder.chat import answer_from_match, support_profile
+from assistant.gate import Gate, RuleGate
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
-from assistant.rewrite import rewrite_query
+from assistant.query import Query, understand
 from assistant.relevance import TermStats
+from assistant.rerank import KeepOrder, Reranker
 from assistant.settings import Settings
+from assistant.validation import check_history, check_k, check_text
 from retrieval.bm25 import BM25Retriever
 from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
 from retrieval.index import BuildReport, bm25_dir, build_index
 from retrieval.passage import Hit, Passage
-from retrieval.search import HybridSearcher, VectorRetriever
+from retrieval.search import HybridSearcher
 from retrieval.store import open_store
 from retrieval.validity import validity_note
+from retrieval.vector import VectorRetriever
 
 log = logging.getLogger(__name__)
+
+
+class Answerer(Protocol):
+    """Turns the gate-approved passages into an Answer: ExtractiveAnswerer (no model) or LLMAnswerer."""
+
+    mode: str
+
+    def answer(self, query: Query, hits: list[Hit]) -> Answer: ...
+
+    def stream(self, query: Query, hits: list[Hit]) -> Iterator[StreamEvent]: ...
+
+
+@dataclass
+class IndexInfo:
+    collection: str
+    embedder: str
+    built_at: str
+    passages: int
+    documents: int
 
 
 def flag_validity(answer: Answer) -> None:
@@ -51,28 +77,22 @@ def flag_validity(answer: Answer) -> None:
             answer.notices.append(note)
 
 
-class Answerer(Protocol):
-    """Turns retrieved passages into an Answer: ExtractiveAnswerer (no model) or LLMAnswerer."""
-
-    mode: str
-
-    def answer(self, question: str, search_text: str, hits: list[Hit]) -> Answer: ...
-
-    def stream(self, question: str, search_text: str, hits: list[Hit]) -> Iterator[StreamEvent]: ...
-
-
-@dataclass
-class IndexInfo:
-    collection: str
-    embedder: str
-    built_at: str
-    passages: int
-    documents: int
+def _load_bm25(data_dir: Path, collection: str, passages: list[Passage], fingerprint: str) -> BM25Retriever:
+    """The BM25 cache of this index; a replica without it (server mode) derives it from the passages."""
+    bm25 = BM25Retriever.load(bm25_dir(data_dir, collection), fingerprint)
+    if bm25 is None:
+        bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages], fingerprint)
+        try:
+            bm25.save(bm25_dir(data_dir, collection))
+        except OSError as exc:
+            log.warning("could not cache the BM25 index: %s", exc)
+    return bm25
 
 
 class Assistant:
-    def __init__(self, settings: Settings, searcher: HybridSearcher, passages: list[Passage],
-                 answerer: Answerer, glossary: Glossary, info: IndexInfo, llm: LLMClient | None = None):
+    def __init__(self, settings: Settings, searcher: HybridSearcher, passages: list[Passage], answerer: Answerer,
+                 glossary: Glossary, info: IndexInfo, llm: LLMClient | None = None, *,
+                 stats: TermStats | None = None, gate: Gate | None = None, reranker: Reranker | None = None):
         self.settings = settings
         self.searcher = searcher
         self.passages = passages
@@ -80,16 +100,19 @@ class Assistant:
         self.llm = llm
         self.glossary = glossary
         self.info = info
+        self.stats = stats or TermStats(passages)
+        self.gate = gate or RuleGate(self.stats)
+        self.reranker = reranker or KeepOrder()
         self._by_id = {p.id: i for i, p in enumerate(passages)}
         self._finder: Finder | None = None
         self._finder_lock = threading.Lock()
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_settings(cls, settings: Settings, *, build: bool = True,
-                      embedder: Embedder | None = None, llm: LLMClient | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> "Assistant":
-        """Load the active index; build it first when there is none (and `build` is true)."""
+    def from_settings(cls, settings: Settings, *, build: bool = True, embedder: Embedder | None = None,
+                      llm: LLMClient | None = None, progress: Callable[[int, int], None] | None = None) -> "Assistant":
+        """Load the active index; build it first when there is none (and `build` is true).
+        `llm`: the language model to answer with (default: PA_LLM_BASE_URL's, or none: extractive answers)."""
         store = open_store(settings.store_config())
         if store.pointer() is None:
             if not build:
@@ -104,24 +127,17 @@ class Assistant:
                 f"{embedder.name!r}: run `python -m assistant index --rebuild`"
             )
         passages, _ = store.read_all(active.collection)
-        fp = active.info.get("fingerprint", "")
-        bm25 = BM25Retriever.load(bm25_dir(settings.data_dir, active.name), fp)
-        if bm25 is None:  # a replica without the cache (server mode) derives it from Chroma
-            bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages], fp)
-            try:
-                bm25.save(bm25_dir(settings.data_dir, active.name))
-            except OSError as exc:
-                log.warning("could not cache the BM25 index: %s", exc)
-        glossary = default_glossary()
-        searcher = HybridSearcher(passages, bm25, VectorRetriever(active.collection, embedder), glossary,
+        bm25 = _load_bm25(settings.data_dir, active.name, passages, active.info.get("fingerprint", ""))
+        searcher = HybridSearcher(passages, [bm25, VectorRetriever(active.collection, embedder)],
                                   settings.fusion, settings.bm25_weight)
-        extractive = ExtractiveAnswerer(TermStats(passages))
+        stats = TermStats(passages)
+        extractive = ExtractiveAnswerer(stats)
         if llm is None and settings.llm_base_url:
             llm = OpenAIChat.from_settings(settings)
         answerer: Answerer = LLMAnswerer(llm, extractive) if llm is not None else extractive
         info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
                          len(passages), len({p.doc_id for p in passages}))
-        return cls(settings, searcher, passages, answerer, glossary, info, llm)
+        return cls(settings, searcher, passages, answerer, default_glossary(), info, llm, stats=stats)
 
     @staticmethod
     def build(settings: Settings, *, rebuild: bool = False,
@@ -137,23 +153,70 @@ class Assistant:
         return build_index(settings.index_config(), store, factory, embedder_name(settings.embedder),
                            rebuild=rebuild, progress=progress)
 
-    # ------------------------------------------------------------------ queries
-    def _check(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise InvalidQuery("the question is empty", field="question")
-        if len(question) > self.settings.max_question_chars:
-            raise InvalidQuery(f"the question has {len(question)} characters; at most {self.settings.max_question_chars} are allowed", field="question")
-        return question.strip()
+    # ------------------------------------------------------------------ the pipeline
+    def understand(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
+                   filters: dict[str, Any] | None = None, *, field: str = "question") -> Query:
+        """Step 1: the validated question, follow-ups resolved, glossary applied, terms weighed."""
+        question = check_text(field, question, self.settings.max_question_chars)
+        history = check_history(history, self.settings.max_history_messages)
+        k = check_k("top_k", self.settings.top_k if top_k is None else top_k)
+        return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=filters)
+
+    def retrieve(self, query: Query) -> list[Hit]:
+        """Step 3: the passages for the expanded query (hybrid search, filters), reranked."""
+        result = self.searcher.search(query.expanded, query.k, query.filters, latin=query.latin_search)
+        return self.reranker.rerank(query, result.hits)
+
+    def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
+            filters: dict[str, Any] | None = None) -> Answer:
+        started = time.perf_counter()
+        query = self.understand(question, history, top_k, filters)
+        routed = self._support_answer(query)
+        if routed is not None:
+            return routed
+        hits = self.retrieve(query)
+        refusal = self.gate.check(query, hits)
+        answer = refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
+        self._finish(answer, query)
+        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
+        return answer
+
+    def ask_stream(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
+                   filters: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
+        """The answer as events: citations, text deltas, the final answer.
+
+        Validation, retrieval and the gate run before this returns, so a bad request raises here (and an
+        HTTP edge can still answer 422) instead of failing in the middle of a stream.
+        """
+        query = self.understand(question, history, top_k, filters)
+        routed = self._support_answer(query)
+        if routed is not None:
+            return replay(routed)
+        hits = self.retrieve(query)
+        refusal = self.gate.check(query, hits)
+        events = replay(refusal_answer(query, hits, refusal)) if refusal else self.answerer.stream(query, hits)
+        return self._finished_events(events, query)
+
+    def _finish(self, answer: Answer, query: Query) -> None:
+        answer.standalone_question = query.standalone
+        flag_validity(answer)
+
+    def _finished_events(self, events: Iterator[StreamEvent], query: Query) -> Iterator[StreamEvent]:
+        for ev in events:
+            if ev.type == "answer" and ev.answer is not None:
+                self._finish(ev.answer, query)
+            yield ev
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
-        query = self._check(query)
-        return self.searcher.search(query, self._k(k), filters).hits
+        """The passages `ask` would read for this text (no answer): for `/v1/search` and the staff panel."""
+        q = self.understand(query, None, k, filters, field="query")
+        return self.searcher.search(q.expanded, q.k, filters, latin=q.latin_search).hits
 
-    def _k(self, k: int | None) -> int:
-        k = self.settings.top_k if k is None else k
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
-            raise InvalidQuery(f"top_k={k!r} is out of range; allowed: an integer in 1..50", field="top_k")
-        return k
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise load lazily (jieba's POS model, the embedder's session)."""
+        t0 = time.perf_counter()
+        self.ask("长沙市科技创新规划的主要目标是什么？")
+        log.info("warm-up %.2f s", time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ support finder
     @property
@@ -168,78 +231,18 @@ class Assistant:
 
     def match(self, profile: Profile, limit: int = 20) -> dict[str, Any]:
         """The measures that apply to `profile`: grouped, with status, why, conditions and citations."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 50:
-            raise InvalidQuery(f"limit={limit!r} is out of range; allowed: an integer in 1..50", field="limit")
-        return self.finder.match(profile, limit)
+        return self.finder.match(profile, check_k("limit", limit))
 
-    def _support_answer(self, question: str, history: list[dict]) -> Answer | None:
-        """A self-describing “which support applies to us?” question, answered by the finder."""
-        if history:
+    def _support_answer(self, query: Query) -> Answer | None:
+        """Step 2: a self-describing “which support applies to us?” question, answered by the finder."""
+        if query.history or query.filters:
             return None
-        profile = support_profile(question, load_vocabulary())  # the measures load only when routed
+        profile = support_profile(query.question, load_vocabulary())  # the measures load only when routed
         if profile is None:
             return None
-        answer = answer_from_match(question, self.match(profile), self.finder.passages)
-        answer.standalone_question = question
+        answer = answer_from_match(query.question, self.match(profile), self.finder.passages)
+        answer.standalone_question = query.question
         return answer
-
-    def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
-            filters: dict[str, Any] | None = None) -> Answer:
-        started = time.perf_counter()
-        question = self._check(question)
-        history = self._history(history)
-        self._k(top_k)
-        routed = self._support_answer(question, history) if not filters else None
-        if routed is not None:
-            return routed
-        query = rewrite_query(question, history, self.glossary, self.llm)
-        result = self.searcher.search(query, self._k(top_k), filters)
-        answer = self.answerer.answer(question, result.expansion.normalized, result.hits)
-        answer.standalone_question = query
-        flag_validity(answer)
-        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
-        return answer
-
-    def ask_stream(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
-                   filters: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
-        """The answer as events: citations, text deltas, the final answer.
-
-        Validation and retrieval run before this returns, so a bad request raises here (and an HTTP
-        edge can still answer 422) instead of failing in the middle of a stream.
-        """
-        question = self._check(question)
-        history = self._history(history)
-        self._k(top_k)
-        routed = self._support_answer(question, history) if not filters else None
-        if routed is not None:
-            return replay(routed)
-        query = rewrite_query(question, history, self.glossary, self.llm)
-        result = self.searcher.search(query, self._k(top_k), filters)
-        return self._events(self.answerer.stream(question, result.expansion.normalized, result.hits), query)
-
-    @staticmethod
-    def _events(events: Iterator[StreamEvent], query: str) -> Iterator[StreamEvent]:
-        for ev in events:
-            if ev.type == "answer" and ev.answer is not None:
-                ev.answer.standalone_question = query
-                flag_validity(ev.answer)
-            yield ev
-
-    def _history(self, history: list[dict] | None) -> list[dict]:
-        if not history:
-            return []
-        if not isinstance(history, list) or not all(
-                isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") in {"user", "assistant", "system"}
-                for m in history):
-            raise InvalidQuery("history must be a list of {role: user|assistant|system, content: str} messages", field="history")
-        limit = self.settings.max_history_messages
-        return history[-limit:] if limit else []
-
-    def warm_up(self) -> None:
-        """Load what the first question would otherwise load lazily (jieba's POS model, the embedder's session)."""
-        t0 = time.perf_counter()
-        self.ask("长沙市科技创新规划的主要目标是什么？")
-        log.info("warm-up %.2f s", time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ browsing
     def passage(self, passage_id: str) -> Passage | None:
@@ -261,5 +264,3 @@ class Assistant:
             d = docs.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.doc_title, "passages": 0, **p.meta})
             d["passages"] += 1
         return list(docs.values())
-
-

@@ -1,7 +1,7 @@
 """LLM answers: grounded in the retrieved passages, cited, checked, with the extractive answer as the safety net.
 
-answer(question, standalone, hits):
-    base = extractive.answer(...)            # the relevance gate: a refusal stays a refusal
+answer(query, hits), once the relevance gate has let the question through:
+    base = extractive.answer(query, hits)    # the fallback
     text = llm.complete(prompt(passages))    # numbered passages, Chinese rules, passages are data
     checked = postcheck.check(text, passages)
     enough left?  -> Answer(mode="llm", citations renumbered in order of use, notices say what was dropped)
@@ -13,12 +13,13 @@ import logging
 import re
 from typing import Iterator
 
-from assistant.answer import Answer, Citation, StreamEvent, replay
+from assistant.answer import Answer, Citation, StreamEvent
 from assistant.extractive import ExtractiveAnswerer
 from assistant.errors import LLMError
 from assistant.llm import LLMClient
 from assistant.postcheck import MARK, CheckResult, check, is_refusal, nfkc, overlap, parse_marks
 from assistant.prompt import answer_messages
+from assistant.query import Query
 from assistant.relevance import period_years
 from retrieval.passage import Hit
 from retrieval.text import split_sentences
@@ -58,28 +59,24 @@ class LLMAnswerer:
     def _given(self, hits: list[Hit]) -> list[Hit]:
         return hits[: self.context_passages]
 
-    def answer(self, question: str, standalone: str, hits: list[Hit]) -> Answer:
-        base = self.extractive.answer(question, standalone, hits)
-        if not base.answerable:
-            return base
+    def answer(self, query: Query, hits: list[Hit]) -> Answer:
+        base = self.extractive.answer(query, hits)
         given = self._given(hits)
         try:
-            text = self.llm.complete(answer_messages(question, standalone, [h.passage for h in given]))
+            text = self.llm.complete(answer_messages(query.question, query.normalized, [h.passage for h in given]))
         except LLMError as exc:
             log.warning("LLM failed (%s): %s", exc.kind, exc)
             return _fallback(base, f"the language model failed ({exc})")
-        return self.finish(question, text, given, hits, base)
+        return self.finish(query.question, text, given, hits, base)
 
-    def stream(self, question: str, standalone: str, hits: list[Hit]) -> Iterator[StreamEvent]:
-        base = self.extractive.answer(question, standalone, hits)
-        if not base.answerable:
-            yield from replay(base)
-            return
+    def stream(self, query: Query, hits: list[Hit]) -> Iterator[StreamEvent]:
+        base = self.extractive.answer(query, hits)
+        question = query.question
         given = self._given(hits)
         yield StreamEvent("citations", citations=[Citation.of(n, h.passage) for n, h in enumerate(given, 1)])
         parts: list[str] = []
         try:
-            for delta in self.llm.stream(answer_messages(question, standalone, [h.passage for h in given])):
+            for delta in self.llm.stream(answer_messages(question, query.normalized, [h.passage for h in given])):
                 parts.append(delta)
                 yield StreamEvent("delta", text=delta)
         except LLMError as exc:

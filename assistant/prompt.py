@@ -38,8 +38,9 @@ def passages_block(passages: list[Passage]) -> str:
         for n, p in enumerate(passages, start=1))
 
 
-def answer_messages(question: str, standalone: str, passages: list[Passage]) -> list[dict[str, str]]:
-    asked = standalone if standalone and standalone != question else question
+def answer_messages(question: str, normalized: str, passages: list[Passage]) -> list[dict[str, str]]:
+    """The question as searched (follow-ups resolved, aliases replaced), with the user's words when they differ."""
+    asked = normalized if normalized and normalized != question else question
     note = f"（用户原话：{question}）" if asked != question else ""
     user = f"资料：\n{passages_block(passages)}\n\n问题：{asked}{note}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

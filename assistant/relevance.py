@@ -1,6 +1,6 @@
 """Is the answer in what was retrieved? Term coverage, asked-for answer types, and specific figures.
 
-Checks calibrated on the dev set (`python -m evals run`, thresholds in `extractive.Thresholds`):
+Checks calibrated on the dev set (`python -m evals run`, thresholds in `Thresholds` below):
 - coverage: the IDF-weighted share of the question's terms found in the best sentence/passage.
   A term the corpus never uses (深圳, 房价) weighs the most, so questions about other things score low.
 - answer type: a question asking for an amount of money, a phone number, an address or a deadline
@@ -38,6 +38,17 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{4}年\d{1,2}月"),
     ),
 }
+@dataclass
+class Thresholds:
+    """Calibrated on evals/sets/plan_dev.jsonl with `python -m evals run` (see the README)."""
+
+    min_coverage: float = 0.55  # best passage must cover this share of the question's terms
+    min_dense: float = 0.80  # ... unless the vector match is at least this close
+    runner_up: float = 0.85  # a further sentence is quoted if it scores this close to the best
+    specific_ratio: float = 0.8  # a sentence with the asked year/figure must cover this share of the best match
+    specific_df_share: float = 0.2  # a term in more than this share of passages is not specific (长沙, 规划)
+
+
 _ORG = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,8}?(?:有限公司|公司|集团|重工|重科|股份|控股|银行|证券)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")

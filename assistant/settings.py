@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from assistant.validation import TOP_K_MAX, TOP_K_MIN
 from retrieval.index import IndexConfig
 from retrieval.readers import ReadLimits
 from retrieval.store import StoreConfig
@@ -31,7 +32,7 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
     chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
     collection_prefix: str = Field("pa", description="Prefix of the Chroma collection names.")
-    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    top_k: int = Field(5, ge=TOP_K_MIN, le=TOP_K_MAX, description="Passages retrieved per question.")
     fusion: str = Field("weighted", description="How BM25 and vector results are fused: weighted | rrf | bm25 | dense.")
     bm25_weight: float = Field(0.7, ge=0.0, le=1.0, description="Weight of BM25 in weighted fusion (dense = 1 - it).")
     max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")

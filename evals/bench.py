@@ -68,6 +68,12 @@ def standalone_queries(assistant, items: list[Item]) -> dict[str, str]:
     return {i.id: standalone(i.question, history_for(i, by_id, {}), assistant.glossary) for i in items}
 
 
+def _search(assistant, text: str, k: int = 10, fusion: str | None = None):
+    """The hybrid search `ask` runs for this standalone question (glossary expansion included)."""
+    q = assistant.understand(text, top_k=k)
+    return assistant.searcher.search(q.expanded, k, latin=q.latin_search, fusion=fusion).hits
+
+
 def fusion_table(assistant, items: list[Item]) -> dict[str, dict[str, float]]:
     answerable = [i for i in items if i.answerable]
     queries = standalone_queries(assistant, items)
@@ -77,7 +83,7 @@ def fusion_table(assistant, items: list[Item]) -> dict[str, dict[str, float]]:
     try:
         for label, method, w in FUSIONS:
             searcher.bm25_weight = w
-            ranks = [_rank([h.passage.text for h in searcher.search(queries[i.id], 10, fusion=method).hits], i.evidence)
+            ranks = [_rank([h.passage.text for h in _search(assistant, queries[i.id], 10, method)], i.evidence)
                      for i in answerable]
             out[label] = _scores(ranks)
     finally:
@@ -104,7 +110,7 @@ def naive_baseline(assistant, items: list[Item], corpus_dir: Path, chunk: int = 
 
 def ours_search(assistant, items: list[Item]) -> dict[str, float]:
     queries = standalone_queries(assistant, items)
-    ranks = [_rank([h.passage.text for h in assistant.searcher.search(queries[i.id], 10).hits], i.evidence)
+    ranks = [_rank([h.passage.text for h in _search(assistant, queries[i.id])], i.evidence)
              for i in items if i.answerable]
     return _scores(ranks)
 

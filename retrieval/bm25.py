@@ -1,4 +1,4 @@
-"""BM25 over jieba tokens (bm25s). Derived from the passages in Chroma; persisted as a cache."""
+"""The keyword retriever: BM25 over jieba tokens (bm25s). Derived from the passages in Chroma; persisted as a cache."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.filters import PassageFilter
+from retrieval.fusion import Ranking
 from retrieval.tokenize import tokenize, tokenizer_signature
 
 
@@ -36,10 +38,16 @@ class BM25Retriever:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        s = self.scores(query)
-        order = np.argsort(-s)[:k]
-        return [(self.ids[i], float(s[i])) for i in order if s[i] > 0]
+    def search(self, query: str, k: int, keep: PassageFilter) -> Ranking:
+        """Up to k (passage id, BM25 score), best first: passages with a positive score that `keep` accepts."""
+        scores = self.scores(query)
+        ranking: Ranking = []
+        for i in np.argsort(-scores):
+            if scores[i] <= 0 or len(ranking) >= k:
+                break
+            if keep.accept(self.ids[i]):
+                ranking.append((self.ids[i], float(scores[i])))
+        return ranking
 
     # -- persistence: written to a temporary directory, then renamed into place
     def save(self, path: Path) -> None:

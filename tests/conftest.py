@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,28 @@ def live_server(cli_env, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with serve(dict(cli_env), timeout=180, log_path=log_path) as (url, _seconds):
         yield url
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The scripted OpenAI-compatible test server (tests/openai_test_server.py), one per test module."""
+    from openai_test_server import OpenAITestServer
+
+    with OpenAITestServer() as srv:
+        yield srv
+        # let delayed replies finish before the server stops (else uvicorn logs a cancelled task)
+        time.sleep(max(0.0, getattr(srv, "busy_until", 0.0) - time.monotonic()))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_server(request):
+    """Tests that use the test server start and end with an empty reply queue and no recorded requests."""
+    from openai_test_server import OpenAITestServer
+
+    srv = request.getfixturevalue("server") if "server" in request.fixturenames else None
+    if not isinstance(srv, OpenAITestServer):  # no server, or another module's own `server` fixture
+        yield
+        return
+    srv.reset()
+    yield
+    srv.reset()

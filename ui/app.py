@@ -1,6 +1,6 @@
 """The chat page: streamed answers with citation cards, example questions, a staff panel, feedback.
 
-Handlers call the assistant in-process (the same one the API uses) through the api Service.
+Handlers call the assistant in-process (the same one the API uses) through `assistant.service.Service`.
 """
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from api.service import Service
+from assistant.service import Service
 from assistant.answer import Answer
 from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
 from assistant.feedback import record_feedback
+from evals.workbench import Jobs
 from ui.docs_tab import docs_tab
 from ui.evals_tab import evals_tab
 from ui.match_tab import match_tab
@@ -82,7 +83,7 @@ def staff_rows(assistant, query: str, top_k: int) -> list[list[Any]]:
             for i, h in enumerate(hits, 1)]
 
 
-def build_ui(service: Service) -> gr.Blocks:
+def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
     settings = service.settings
 
     def respond(message: str, chat: list[dict], conv: list[dict], last: dict | None) -> Iterator[tuple]:
@@ -170,7 +171,7 @@ def build_ui(service: Service) -> gr.Blocks:
         with gr.Tab("文档", id="docs", elem_id="pa-tab-docs"):
             docs_load, docs_outputs = docs_tab(service)
         with gr.Tab("评测", id="evals", elem_id="pa-tab-evals"):
-            evals_tab(service)
+            evals_tab(service, jobs)
 
         outputs = [msg, chatbot, conv, last, staff, staff_info]
         inputs = [msg, chatbot, conv, last]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from api.auth import token_ok
-from api.service import Service
+from assistant.service import Service
+from ui.access import require_admin
 from assistant.errors import AssistantError, DocumentError
 from assistant.library import add_documents, list_documents, remove_document
 
@@ -26,14 +26,6 @@ def _rows(settings) -> list[list]:
              d.get("issued", ""), d.get("expires", ""), d.get("status", ""), d.get("guessed", "")] for d in docs]
 
 
-def _check(settings, token: str) -> None:
-    expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    if not expected:
-        raise gr.Error("文档管理未启用：请在服务器上设置 PA_ADMIN_TOKEN。")
-    if not token_ok(expected, (token or "").strip()):
-        raise gr.Error("管理口令不正确。")
-
-
 def docs_tab(service: Service):
     settings = service.settings
 
@@ -42,7 +34,7 @@ def docs_tab(service: Service):
         return gr.update(value=rows), gr.update(choices=[r[0] for r in rows], value=None)
 
     def upload(token: str, file_path: str | None, meta_text: str):
-        _check(settings, token)
+        require_admin(settings, token)
         if not file_path:
             raise gr.Error("请先选择要上传的文件。")
         meta = None
@@ -75,7 +67,7 @@ def docs_tab(service: Service):
         return status, rows, choice
 
     def remove(token: str, doc_id: str | None):
-        _check(settings, token)
+        require_admin(settings, token)
         if not doc_id:
             raise gr.Error("请先选择要删除的文档。")
         try:

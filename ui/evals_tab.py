@@ -9,22 +9,23 @@ from pathlib import Path
 
 import gradio as gr
 
-from api.service import Service
+from assistant.service import Service
 from assistant.errors import AssistantError
 from assistant.errors import DatasetError
 from evals.dataset import load_set
 from evals.report import diagnose
-from ui.docs_tab import _check
+from evals.workbench import Jobs
+from ui.access import require_admin
 
 METRICS = ["hit@1", "hit@5", "mrr", "ndcg@10", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
            "latency_p50_ms", "latency_p95_ms"]
 
 
-def evals_tab(service: Service) -> None:
+def evals_tab(service: Service, jobs: Jobs) -> None:
     settings = service.settings
 
     def start(token: str, file_path: str | None):
-        _check(settings, token)
+        require_admin(settings, token)
         if not file_path:
             raise gr.Error("请先选择评测集文件（.jsonl / .csv / .xlsx）。")
         try:
@@ -38,11 +39,11 @@ def evals_tab(service: Service) -> None:
         meta = {"set": Path(file_path).name, "embedder": assistant.info.embedder, "fusion": settings.fusion,
                 "top_k": settings.top_k, "mode": "llm" if assistant.llm is not None else "extractive",
                 "index": assistant.info.collection}
-        job = service.eval_jobs.start(assistant, items, meta)
+        job = jobs.start(assistant, items, meta)
         return job.run_id, f"已开始：{job.run_id}，共 {job.total} 题。"
 
     def poll(run_id: str | None):
-        job = service.eval_jobs.get(run_id) if run_id else None
+        job = jobs.get(run_id) if run_id else None
         if job is None:
             return gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=False)
         if job.status == "running":

@@ -9,12 +9,10 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.convert import answer_out, hit_out
-from api.deps import AssistantDep, SettingsDep
+from api.deps import AssistantDep
 from api.schemas import AnswerOut, AskRequest, Problem, SearchRequest, SearchResponse
 from api.sse import SSE_HEADERS, event
 from assistant.answer import StreamEvent
-from assistant.errors import InvalidQuery
-from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["问答 ask"])
@@ -24,26 +22,14 @@ ERRORS = {413: {"model": Problem, "description": "Body over PA_MAX_BODY_BYTES"},
           503: {"model": Problem, "description": "The index is not loaded yet"}}
 
 
-def check_text(field: str, value: str, settings: Settings) -> str:
-    if not value.strip():
-        raise InvalidQuery(f"{field} is empty or only whitespace; a non-empty text is required", field=field)
-    if len(value) > settings.max_question_chars:
-        raise InvalidQuery(f"{field} has {len(value)} characters; at most {settings.max_question_chars} are allowed "
-                           "(PA_MAX_QUESTION_CHARS)", field=field)
-    return value
-
-
-def _history(req: AskRequest, settings: Settings) -> list[dict]:
-    if len(req.history) > settings.max_history_messages:
-        # keep the most recent turns: older ones do not help resolve a follow-up
-        return [m.model_dump() for m in req.history[-settings.max_history_messages:]] if settings.max_history_messages else []
+def history_of(req: AskRequest) -> list[dict]:
+    """The wire messages as the assistant takes them (it validates and trims them: PA_MAX_HISTORY_MESSAGES)."""
     return [m.model_dump() for m in req.history]
 
 
 @router.post("/ask", response_model=AnswerOut, responses=ERRORS, summary="Ask a question; get a cited answer")
-def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep) -> AnswerOut:
-    check_text("question", req.question, settings)
-    return answer_out(assistant.ask(req.question, _history(req, settings), req.top_k, req.filters))
+def ask(req: AskRequest, assistant: AssistantDep) -> AnswerOut:
+    return answer_out(assistant.ask(req.question, history_of(req), req.top_k, req.filters))
 
 
 def sse_events(events: Iterator[StreamEvent]) -> Iterator[str]:
@@ -64,14 +50,12 @@ def sse_events(events: Iterator[StreamEvent]) -> Iterator[str]:
         "Server-Sent Events: `citations` {citations}, then `delta` {text} events, then `answer` "
         "(the complete answer JSON, authoritative), or `error` {detail}.")}},
              summary="Ask a question; stream the answer as Server-Sent Events")
-def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep) -> StreamingResponse:
-    check_text("question", req.question, settings)
-    events = assistant.ask_stream(req.question, _history(req, settings), req.top_k, req.filters)
+def ask_stream(req: AskRequest, assistant: AssistantDep) -> StreamingResponse:
+    events = assistant.ask_stream(req.question, history_of(req), req.top_k, req.filters)
     return StreamingResponse(sse_events(events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 @router.post("/search", response_model=SearchResponse, responses=ERRORS, tags=["检索 search"],
              summary="Hybrid search (BM25 + vectors) over the passages")
-def search(req: SearchRequest, assistant: AssistantDep, settings: SettingsDep) -> SearchResponse:
-    check_text("query", req.query, settings)
+def search(req: SearchRequest, assistant: AssistantDep) -> SearchResponse:
     return SearchResponse(hits=[hit_out(h) for h in assistant.search(req.query, req.top_k, req.filters)])

@@ -4,13 +4,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Path as PathParam, Request, UploadFile
+from fastapi import APIRouter, File, HTTPException, Path as PathParam, UploadFile
 from fastapi.responses import HTMLResponse
 
 from api.auth import AdminDep
-from api.deps import AssistantDep, SettingsDep
+from api.deps import AssistantDep, JobsDep, SettingsDep
 from api.schemas import Problem
 
 router = APIRouter(prefix="/v1", tags=["评测 evals (admin)"])
@@ -18,14 +18,10 @@ SET_TYPES = (".jsonl", ".csv", ".xlsx")
 MAX_SET_BYTES = 5 * 1024 * 1024
 
 
-def _jobs(request: Request, settings) -> Any:
-    return request.app.state.service.eval_jobs
-
-
 @router.post("/evals", responses={401: {"model": Problem}, 403: {"model": Problem}, 413: {"model": Problem},
                                   422: {"model": Problem}},
              summary="Upload an evaluation set (JSONL, CSV or XLSX) and run it in the background; admin token")
-def start_eval(_: AdminDep, request: Request, assistant: AssistantDep, settings: SettingsDep,
+def start_eval(_: AdminDep, jobs: JobsDep, assistant: AssistantDep, settings: SettingsDep,
                file: Annotated[UploadFile, File(description="问题, 标准答案要点, 依据原文, 类别 (编号, 上一题)")]) -> dict:
     from assistant.errors import DatasetError
     from evals.dataset import load_set
@@ -49,15 +45,15 @@ def start_eval(_: AdminDep, request: Request, assistant: AssistantDep, settings:
     meta = {"set": file.filename, "embedder": assistant.info.embedder, "fusion": settings.fusion,
             "bm25_weight": settings.bm25_weight, "top_k": settings.top_k,
             "mode": "llm" if assistant.llm is not None else "extractive", "index": assistant.info.collection}
-    job = _jobs(request, settings).start(assistant, items, meta)
+    job = jobs.start(assistant, items, meta)
     return job.to_dict()
 
 
 @router.get("/evals/{run_id}", responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}},
             summary="Progress, then the summary; admin token")
-def eval_status(_: AdminDep, request: Request, settings: SettingsDep,
+def eval_status(_: AdminDep, jobs: JobsDep,
                 run_id: Annotated[str, PathParam(max_length=64)]) -> dict:
-    job = _jobs(request, settings).get(run_id)
+    job = jobs.get(run_id)
     if job is None:
         raise HTTPException(404, f"no evaluation run {run_id!r} in this process")
     return job.to_dict()
@@ -67,9 +63,9 @@ def eval_status(_: AdminDep, request: Request, settings: SettingsDep,
                                                  401: {"model": Problem}, 403: {"model": Problem},
                                                  404: {"model": Problem}},  # JSON Problems, not HTML
             summary="The run's HTML report; admin token")
-def eval_report(_: AdminDep, request: Request, settings: SettingsDep,
+def eval_report(_: AdminDep, jobs: JobsDep,
                 run_id: Annotated[str, PathParam(max_length=64)]) -> HTMLResponse:
-    job = _jobs(request, settings).get(run_id)
+    job = jobs.get(run_id)
     if job is None or not (job.out / "report.html").is_file():
         raise HTTPException(404, f"no report for run {run_id!r} (yet)")
     return HTMLResponse((job.out / "report.html").read_text(encoding="utf-8"))

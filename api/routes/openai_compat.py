@@ -18,11 +18,12 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import AssistantDep, SettingsDep
-from api.routes.ask import ERRORS, check_text
+from api.routes.ask import ERRORS
 from api.schemas import ChatMessage, ChatRequest
 from api.sse import SSE_HEADERS, event
 from assistant.answer import Answer, Citation
 from assistant.errors import InvalidQuery
+from assistant.validation import check_text
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["OpenAI 兼容 OpenAI-compatible"])
@@ -81,7 +82,7 @@ def models(settings: SettingsDep) -> dict[str, Any]:
         "ending with `data: [DONE]`.")}}, summary="OpenAI-compatible chat completion with citations")
 def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: SettingsDep):
     question, history = split_messages(req.messages)
-    check_text("messages", question, settings)
+    check_text("messages", question, settings.max_question_chars)  # the field at fault is `messages`
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     model = settings.model_name

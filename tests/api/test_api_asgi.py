@@ -12,6 +12,7 @@ import re
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from helpers import parse_sse
 
 from api.app import create_app
 
@@ -28,20 +29,6 @@ INTERNAL_ERROR = "internal error; it has been logged"
 
 
 # ---------------------------------------------------------------------------- helpers / fixtures
-def parse_sse(text: str) -> list[tuple[str | None, str]]:
-    """Server-Sent Events -> [(event name or None, data)], data lines joined with newlines."""
-    events = []
-    for block in re.split(r"\r?\n\r?\n", text):
-        if not block.strip():
-            continue
-        name, data = None, []
-        for line in block.splitlines():
-            if line.startswith("event:"):
-                name = line[len("event:"):].strip()
-            elif line.startswith("data:"):
-                data.append(line[len("data:"):].removeprefix(" "))
-        events.append((name, "\n".join(data)))
-    return events
 
 
 def _loc(resp: httpx.Response) -> list:

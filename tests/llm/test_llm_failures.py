@@ -17,6 +17,7 @@ from api.app import create_app
 from assistant.core import Assistant
 from assistant.llm import OpenAIChat
 from assistant.llm_answer import LLMAnswerer
+from helpers import llm_settings
 from openai_test_server import OpenAITestServer, Reply
 
 Q_TARGET = "到2025年高新技术企业数量目标是多少？"
@@ -27,35 +28,10 @@ RETRY_NOW = {"Retry-After": "0"}
 
 
 # ---------------------------------------------------------------------------- helpers / fixtures
-def llm_settings(settings, url: str, **update):
-    return settings.model_copy(update={"llm_base_url": url, "llm_model": "test-model", "llm_timeout": 3.0,
-                                       "llm_max_retries": 2, **update})
-
-
-@pytest.fixture(scope="module")
-def server():
-    with OpenAITestServer() as srv:
-        yield srv
-        # let delayed replies finish before the server stops (else uvicorn logs a cancelled task)
-        time.sleep(max(0.0, getattr(srv, "busy_until", 0.0) - time.monotonic()))
-
-
 def slow(server, reply: Reply) -> Reply:
     """A delayed reply; the module's server stays up until it has been sent (streams stop on disconnect)."""
     server.busy_until = max(getattr(server, "busy_until", 0.0), time.monotonic() + reply.delay + 0.2)
     return reply
-
-
-@pytest.fixture(autouse=True)
-def _fresh_server(server):
-    server.reset()
-    yield
-    server.reset()
-
-
-@pytest.fixture(scope="module")
-def llm_assistant(built_settings, server):
-    return Assistant.from_settings(llm_settings(built_settings, server.url))
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +50,6 @@ def dead_url():
 @pytest.fixture(scope="module")
 def dead_assistant(built_settings, dead_url):
     return Assistant.from_settings(llm_settings(built_settings, dead_url))
-
-
-@pytest.fixture(scope="module")
-def n_6000(llm_assistant) -> int:
-    texts = [h.passage.text for h in llm_assistant.search(Q_TARGET, 5)]
-    return next(n for n, t in enumerate(texts, 1) if ROW_6000 in t)
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +289,7 @@ def planted_answerer(assistant, server):
     planted = dataclasses.replace(hits[1], passage=dataclasses.replace(hits[1].passage,
                                                                        text=hits[1].passage.text + PLANTED))
     answerer = LLMAnswerer(OpenAIChat(server.url, "test-model", timeout=3.0), assistant.answerer)
-    return lambda: answerer.answer(Q_TARGET, Q_TARGET, [hits[0], planted, *hits[2:]])
+    return lambda: answerer.answer(assistant.understand(Q_TARGET), [hits[0], planted, *hits[2:]])
 
 
 def test_all_scripted_bad_replies_caught(llm_assistant, quick_assistant, planted_answerer, server, n_6000):

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes.openai_compat import SOURCES_HEADER
 from assistant.core import Assistant
-from openai_test_server import OpenAITestServer, Reply
+from helpers import llm_settings, parse_sse
+from openai_test_server import Reply
 
 Q_TARGET = "到2025年高新技术企业数量目标是多少？"
 ROW_6000 = "2025年目标 6000"
@@ -23,45 +24,6 @@ CORRECTED = "（以下为核对后的回答）"
 
 
 # ---------------------------------------------------------------------------- helpers / fixtures
-def parse_sse(text: str) -> list[tuple[str | None, str]]:
-    """Server-Sent Events -> [(event name or None, data)], data lines joined with newlines."""
-    events = []
-    for block in re.split(r"\r?\n\r?\n", text):
-        if not block.strip():
-            continue
-        name, data = None, []
-        for line in block.splitlines():
-            if line.startswith("event:"):
-                name = line[len("event:"):].strip()
-            elif line.startswith("data:"):
-                data.append(line[len("data:"):].removeprefix(" "))
-        events.append((name, "\n".join(data)))
-    return events
-
-
-def llm_settings(settings, url: str, **update):
-    return settings.model_copy(update={"llm_base_url": url, "llm_model": "test-model", "llm_timeout": 3.0,
-                                       "llm_max_retries": 2, **update})
-
-
-@pytest.fixture(scope="module")
-def server():
-    with OpenAITestServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh_server(server):
-    server.reset()
-    yield
-    server.reset()
-
-
-@pytest.fixture(scope="module")
-def llm_assistant(built_settings, server):
-    return Assistant.from_settings(llm_settings(built_settings, server.url))
-
-
 @pytest.fixture(scope="module")
 def client(built_settings, server, llm_assistant):
     app = create_app(llm_settings(built_settings, server.url), assistant=llm_assistant, ui=False)

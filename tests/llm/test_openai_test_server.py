@@ -19,12 +19,6 @@ PASSAGE_2 = '<passage n="2" doc="长沙市高企培育办法" section="第一条
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with OpenAITestServer() as srv:
-        yield srv
-
-
 @pytest.fixture
 def client(server):
     server.reset()

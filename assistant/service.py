@@ -1,4 +1,5 @@
-"""The assistant behind the app: loaded (or built, on first run) in a background thread.
+"""The assistant behind a server: loaded (or built, on first run) in a background thread, following the
+active-index pointer, and probing the vector store. Not HTTP: the API and the UI both use it.
 
 `/healthz` answers while this loads; `/readyz` and every query endpoint answer 503 until it is ready.
 """
@@ -131,15 +132,6 @@ class Service:
         self._assistant = fresh
         log.info("index refreshed: %d passages (embedded %d, reused %d)", report.passages, report.embedded,
                  report.reused)
-
-    @property
-    def eval_jobs(self):
-        """Background evaluation runs (API and UI share them), written under PA_DATA_DIR/evals/."""
-        if getattr(self, "_eval_jobs", None) is None:
-            from evals.workbench import Jobs
-
-            self._eval_jobs = Jobs(self.settings.data_dir / "evals")
-        return self._eval_jobs
 
     def reload(self) -> None:
         """Load the (new) active index and swap it in; the old one serves until then."""

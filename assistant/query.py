@@ -1,0 +1,57 @@
+"""Query understanding: what the assistant makes of a question before it searches.
+
+    understand(question, history):
+        standalone = rewrite_query(question, history)   # "科小呢？" -> "2025年科小数量目标是多少？" (rules or LLM)
+        expansion  = glossary.expand(standalone)        # aliases -> canonical terms (.normalized), + added terms
+        terms      = analyse(question, normalized)      # IDF-weighted terms, asked answer types, years, numbers
+
+One name per value, everywhere below: `standalone` (the question with follow-ups resolved),
+`normalized` (standalone with aliases replaced), `expanded` (what the retrievers search).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.llm import LLMClient
+from assistant.relevance import QueryTerms, TermStats, analyse
+from assistant.rewrite import rewrite_query
+from retrieval.glossary import Expansion, Glossary
+from retrieval.text import cjk_ratio
+
+
+@dataclass
+class Query:
+    question: str  # as asked (stripped)
+    standalone: str  # follow-ups resolved
+    expansion: Expansion
+    terms: QueryTerms
+    k: int = 5
+    filters: dict[str, Any] | None = None
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def normalized(self) -> str:
+        return self.expansion.normalized
+
+    @property
+    def expanded(self) -> str:
+        return self.expansion.text
+
+    @property
+    def latin(self) -> bool:
+        """The question is mostly in latin script (English): answers are framed in English."""
+        return self.terms.latin
+
+    @property
+    def latin_search(self) -> bool:
+        """The standalone question is mostly latin: the search leans on the dense retriever."""
+        return cjk_ratio(self.standalone) < 0.5
+
+
+def understand(question: str, history: list[dict], glossary: Glossary, stats: TermStats,
+               llm: LLMClient | None = None, *, k: int = 5, filters: dict[str, Any] | None = None) -> Query:
+    standalone = rewrite_query(question, history, glossary, llm)
+    expansion = glossary.expand(standalone.strip())
+    terms = analyse(question, expansion.normalized, stats)
+    return Query(question, standalone, expansion, terms, k, filters, history)
