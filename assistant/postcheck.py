@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from assistant.prompt import REWRITE_SYSTEM, SYSTEM
 from assistant.safety import INSTRUCTION, instruction_free, split_at_instruction
 from retrieval.passage import Passage
-from retrieval.text import split_sentences
 
 _BRACKETS = str.maketrans({"【": "[", "】": "]", "［": "[", "］": "]"})
 MARK = re.compile(r"\[(\d{1,3}(?:\s*[,，、\-–~]\s*\d{1,3})*)\]")

@@ -10,11 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import test_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The suite makes hundreds of requests from one client: the per-client rate limit is off unless a test sets
-# it explicitly (tests/hardening/test_access.py does); Settings() and subprocesses read this.
-os.environ.setdefault("PA_RATE_LIMIT_PER_MINUTE", "0")
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +30,8 @@ def index_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def built_settings(index_dir):
     from assistant.core import Assistant
-    from assistant.settings import Settings
 
-    settings = Settings(data_dir=index_dir / "data", corpus_dir=index_dir / "corpus")
+    settings = test_settings(data_dir=index_dir / "data", corpus_dir=index_dir / "corpus")
     report = Assistant.build(settings)
     assert report.passages > 0 and report.documents >= 1, report
     return settings
@@ -54,6 +51,7 @@ def cli_env(built_settings) -> dict[str, str]:
     env["PA_DATA_DIR"] = str(built_settings.data_dir)
     env["PA_CORPUS_DIR"] = str(built_settings.corpus_dir)
     env["PYTHONIOENCODING"] = "utf-8"
+    env["PA_RATE_LIMIT_PER_MINUTE"] = "0"  # the suite's many requests come from one client
     return env
 
 

