@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from assistant.prompt import REWRITE_SYSTEM, SYSTEM
+from retrieval.cnparse import CN_NUMERAL, cn_to_int
 from retrieval.passage import Passage
 from retrieval.text import split_sentences
 
@@ -32,9 +33,7 @@ MONEY_UNITS = ("万亿元", "亿元", "万元", "千元", "元", "万亿", "亿"
 PERCENT_UNITS = ("%", "‰", "个百分点")
 NUM = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(" + "|".join(map(re.escape, PERCENT_UNITS + MONEY_UNITS)) +
                  r"|年)?")
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-CN_AMOUNT = re.compile(r"([零〇一二两三四五六七八九十百千]+)\s*(万亿元|亿元|万元|元|万|亿|%|个百分点)")
+CN_AMOUNT = re.compile(rf"([{CN_NUMERAL}]+)\s*(万亿元|亿元|万元|元|万|亿|%|个百分点)")
 
 INSTRUCTION = re.compile(
     r"忽略(?:以上|之前|上述|前面|所有|先前)|无视(?:以上|之前|上述|前面|所有)|不要遵守|新的指令|你现在是|从现在开始你|"
@@ -65,19 +64,6 @@ INTRO_MAX = 30  # an uncited sentence this short without figures is a transition
 
 def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
-
-
-def cn_to_int(s: str) -> int | None:
-    total, current = 0, 0
-    for ch in s:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            total += (current or 1) * _CN_UNITS[ch]
-            current = 0
-        else:
-            return None
-    return total + current
 
 
 def parse_marks(text: str) -> list[int]:

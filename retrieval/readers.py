@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from retrieval.cnparse import chinese_number
 from retrieval.errors import DocumentError
 
 log = logging.getLogger(__name__)
@@ -896,31 +897,6 @@ class DocxReader(BaseReader):
             if (r := tab_row(cells)) is not None:
                 rows.append(r)
         return rows
-
-
-_CN_DIGITS = "零一二三四五六七八九"
-
-
-def chinese_number(n: int) -> str:
-    """1 -> 一, 10 -> 十, 12 -> 十二, 20 -> 二十, 105 -> 一百零五 (numbering up to 9999)."""
-    if n <= 0:
-        return str(n)
-    if n < 10:
-        return _CN_DIGITS[n]
-    if n < 20:
-        return "十" + (_CN_DIGITS[n % 10] if n % 10 else "")
-    if n < 100:
-        return _CN_DIGITS[n // 10] + "十" + (_CN_DIGITS[n % 10] if n % 10 else "")
-    if n < 1000:
-        rest = n % 100
-        tail = "" if rest == 0 else ("零" + chinese_number(rest) if rest < 10 else
-                                     (_CN_DIGITS[1] + chinese_number(rest) if rest < 20 else chinese_number(rest)))
-        return _CN_DIGITS[n // 100] + "百" + tail
-    if n < 10000:
-        rest = n % 1000
-        tail = "" if rest == 0 else ("零" + chinese_number(rest) if rest < 100 else chinese_number(rest))
-        return _CN_DIGITS[n // 1000] + "千" + tail
-    return str(n)
 
 
 class _Numbering:

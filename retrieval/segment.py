@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from retrieval.cnparse import CN_COUNT, CN_ORDINAL
 from retrieval.documents import Document
 from retrieval.passage import Passage, passage_id
 from retrieval.text import SENTENCE_END, is_cjk, normalize, split_sentences
@@ -27,18 +28,16 @@ MAX_CHARS = 240  # passages longer than this are split at sentence ends
 MIN_TAIL = 60  # a shorter last piece is merged into the previous one when it fits
 HARD_MAX = 340
 
-_CN_NUM = "一二三四五六七八九十"
-_NUM = rf"[{_CN_NUM}百零\d]+"
-L1_RE = re.compile(rf"^([{_CN_NUM}]+)、\s*(\S.*)$")
-L2_RE = re.compile(rf"^[（(]\s*([{_CN_NUM}]+)\s*[）)]\s*(\S.*)$")
+L1_RE = re.compile(rf"^([{CN_COUNT}]+)、\s*(\S.*)$")
+L2_RE = re.compile(rf"^[（(]\s*([{CN_COUNT}]+)\s*[）)]\s*(\S.*)$")
 L3_RE = re.compile(r"^(\d{1,2})\s*[.．、]\s*(\S.*)$")
 L4_RE = re.compile(r"^(?:[（(]\s*\d{1,2}\s*[）)]|\d{1,2}[）)]|[\u2460-\u2473])\s*\S")  # （1） (1) 1） ①: items, never headings
 BOX_RE = re.compile(r"^专栏\s*(\d+)\s*[—–\-－―]+\s*(\d+)\s*(.*)$")
-CHAPTER_RE = re.compile(rf"^第{_NUM}章\s*(.*)$")
-SECTION_RE = re.compile(rf"^第{_NUM}节\s*(.*)$")
-ARTICLE_RE = re.compile(rf"^(第{_NUM}条)\s*(.*)$")
+CHAPTER_RE = re.compile(rf"^第{CN_ORDINAL}章\s*(.*)$")
+SECTION_RE = re.compile(rf"^第{CN_ORDINAL}节\s*(.*)$")
+ARTICLE_RE = re.compile(rf"^(第{CN_ORDINAL}条)\s*(.*)$")
 ATTACH_RE = re.compile(
-    rf"^附\s*件\s*(\d{{1,2}}|[{_CN_NUM}]{{1,3}})?(?:\s*[:：]\s*(\S.*)|\s+(\S.*))?$"
+    rf"^附\s*件\s*(\d{{1,2}}|[{CN_COUNT}]{{1,3}})?(?:\s*[:：]\s*(\S.*)|\s+(\S.*))?$"
 )  # 附件 / 附件1 / 附件1：标题 / 附件 2 标题
 TABLE_TITLE_RE = re.compile(r"^表\s*\d{1,2}(?:\s*[-—.．]\s*\d{1,2})?(?:\s*[:：]\s*|\s+|(?=[\u3400-\u9fff]))\S")  # 表1 … / 表2：…
 UNIT_LINE_RE = re.compile(r"^[（(]?\s*(单位\s*[:：]\s*[^）)]+?)\s*[）)]?$")  # `单位：万元` / `（单位：元）`
