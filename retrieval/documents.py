@@ -1,4 +1,4 @@
-"""Documents in corpus/: their text (retrieval.readers) and metadata (retrieval.metadata).
+"""Documents in corpus/: their text (retrieval.readers) and metadata (retrieval.sidecar, retrieval.header).
 
 Formats: .txt, .md, .html/.htm, .docx, .pdf. The content must match the name (a PDF saved as `.docx`
 is reported, not guessed at). Metadata comes from a sidecar (`<name>.meta.json` / `.meta.yaml` /
@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import DocumentError
-from retrieval import metadata as _metadata
+from retrieval.header import detect
+from retrieval.sidecar import GUESSED_KEY, SIDECAR_SUFFIXES, find_sidecar, read_sidecar
 from retrieval.readers import (
     KIND_NAMES,
     READERS,
@@ -35,7 +36,7 @@ from retrieval.readers import (
 
 log = logging.getLogger(__name__)
 
-META_SUFFIXES = _metadata.SIDECAR_SUFFIXES  # (".meta.json", ".meta.yaml", ".meta.yml")
+META_SUFFIXES = SIDECAR_SUFFIXES  # (".meta.json", ".meta.yaml", ".meta.yml")
 SKIP_PREFIXES = (".", "~$")  # hidden files, Word's lock files
 
 __all__ = [
@@ -112,8 +113,8 @@ def load_document(path: Path, limits: ReadLimits | None = None) -> Document:
                 ".ofd": "; export it as PDF first"}.get(path.suffix.lower(), "")
         raise DocumentError(f"unsupported file type {path.suffix or '(no extension)'!r} "
                                        f"(supported: {allowed}){hint}", path=str(path))
-    sidecar = _metadata.find_sidecar(path)
-    known = _metadata.read_sidecar(sidecar) if sidecar is not None else {}
+    sidecar = find_sidecar(path)
+    known = read_sidecar(sidecar) if sidecar is not None else {}
     _check_content(path, reader)
     try:
         got: Extracted = extract(reader, path)
@@ -127,21 +128,15 @@ def load_document(path: Path, limits: ReadLimits | None = None) -> Document:
     text = got.text
     if not text.strip():
         raise DocumentError("the document is empty", path=str(path))
-    meta, guessed = _metadata.detect(text, known, title_hint=got.title, hints=got.hints)
+    meta, guessed = detect(text, known, title_hint=got.title, hints=got.hints)
     if not meta.get("title"):
         meta["title"] = path.stem
         guessed.append("title")
     if guessed:
-        meta[_metadata.GUESSED_KEY] = ",".join(guessed)
+        meta[GUESSED_KEY] = ",".join(guessed)
     doc_id = str(meta.pop("doc_id", None) or _slug(path.stem))
     title = str(meta.pop("title"))
     return Document(doc_id=doc_id, title=title, text=text, path=str(path), meta=meta)
-
-
-def _guess_title(text: str) -> str | None:
-    """The title the metadata detector would guess from the text (kept for callers of the old helper)."""
-    fields, _ = _metadata.detect(text)
-    return fields.get("title")
 
 
 def _skipped(path: Path) -> bool:

@@ -519,7 +519,7 @@ def html_charset(raw: bytes) -> str | None:
 
 def _is_site_name(title: str) -> bool:
     """`测试市科学技术局` / `测试市人民政府门户网站`: a <title> that names the site, not the page."""
-    from retrieval.metadata import looks_like_organ
+    from retrieval.header import looks_like_organ
 
     return bool(looks_like_organ(title) or re.search(r"(?:网站|门户|首页|网)$", title))
 
@@ -767,7 +767,7 @@ class HtmlReader(BaseReader):
 
     @staticmethod
     def _hints(tree) -> dict[str, str]:
-        from retrieval.metadata import detect_labelled
+        from retrieval.header import detect_labelled
 
         body = tree.find(".//body")
         if body is None:
