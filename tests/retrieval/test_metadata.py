@@ -15,7 +15,6 @@ import pytest
 import assistant  # noqa: F401
 from assistant.errors import DocumentError
 from retrieval.documents import iter_corpus, load_document
-from retrieval.cnparse import normalize_doc_number, parse_date
 from retrieval.header import add_years, detect, detect_labelled
 from retrieval.sidecar import find_sidecar, read_sidecar
 from retrieval.segment import segment
@@ -153,35 +152,7 @@ def test_the_reserved_guessed_key_cannot_be_set_by_a_sidecar(tmp_path):
     assert "title" not in guessed(doc)
 
 
-# ----------------------------------------------------------------------------- parsing helpers
-
-
-@pytest.mark.parametrize("text,iso", [
-    ("2023年5月10日", "2023-05-10"),
-    ("2023 年 05 月 10 日", "2023-05-10"),
-    ("２０２３年５月１０日", "2023-05-10"),  # full-width digits
-    ("二〇二三年五月十日", "2023-05-10"),
-    ("二○二一年十二月三十一日", "2021-12-31"),
-    ("2023-05-10", "2023-05-10"),
-    ("2023/5/1", "2023-05-01"),
-    ("2023年2月30日", None),
-    ("2023年", None),
-])
-def test_parse_date(text, iso):
-    assert parse_date(text) == iso
-
-
-@pytest.mark.parametrize("text,number", [
-    ("长科发〔2023〕12号", "长科发〔2023〕12号"),
-    ("湘政办发[2022]5号", "湘政办发〔2022〕5号"),
-    ("湘政办发［2022］5号", "湘政办发〔2022〕5号"),
-    ("国科发区【2020】 32 号", "国科发区〔2020〕32号"),
-    ("长政发（2019）7号", "长政发〔2019〕7号"),
-    ("长政发 (2019) 7号", "长政发〔2019〕7号"),
-    ("没有文号", None),
-])
-def test_doc_numbers_are_normalised(text, number):
-    assert normalize_doc_number(text) == number
+# ----------------------------------------------------------------------------- parsing helpers (dates and 文号: test_cnparse.py)
 
 
 def test_add_years_ends_the_day_before():
