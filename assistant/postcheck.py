@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from assistant.prompt import REWRITE_SYSTEM, SYSTEM
 from assistant.safety import INSTRUCTION, instruction_free, split_at_instruction
+from retrieval.cnparse import CN_NUMERAL, cn_to_int
 from retrieval.passage import Passage
 
 _BRACKETS = str.maketrans({"【": "[", "】": "]", "［": "[", "］": "]"})
@@ -32,9 +33,7 @@ MONEY_UNITS = ("万亿元", "亿元", "万元", "千元", "元", "万亿", "亿"
 PERCENT_UNITS = ("%", "‰", "个百分点")
 NUM = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(" + "|".join(map(re.escape, PERCENT_UNITS + MONEY_UNITS)) +
                  r"|年)?")
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-CN_AMOUNT = re.compile(r"([零〇一二两三四五六七八九十百千]+)\s*(万亿元|亿元|万元|元|万|亿|%|个百分点)")
+CN_AMOUNT = re.compile(rf"([{CN_NUMERAL}]+)\s*(万亿元|亿元|万元|元|万|亿|%|个百分点)")
 
 # the system prompt's own wording and markup: an answer has no business repeating them
 PROMPT_MARKUP = re.compile(r"<\s*/?\s*passage\b|系统提示|提示词|system prompt|my (?:instructions|rules|prompt)|"
@@ -52,19 +51,6 @@ INTRO_MAX = 30  # an uncited sentence this short without figures is a transition
 
 def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
-
-
-def cn_to_int(s: str) -> int | None:
-    total, current = 0, 0
-    for ch in s:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            total += (current or 1) * _CN_UNITS[ch]
-            current = 0
-        else:
-            return None
-    return total + current
 
 
 def parse_marks(text: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""Documents in corpus/: their text (retrieval.readers) and metadata (retrieval.metadata).
+"""Documents in corpus/: their text (retrieval.readers) and metadata (retrieval.sidecar, retrieval.header).
 
 Formats: .txt, .md, .html/.htm, .docx, .pdf. The content must match the name (a PDF saved as `.docx`
 is reported, not guessed at). Metadata comes from a sidecar (`<name>.meta.json` / `.meta.yaml` /
@@ -15,44 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import DocumentError
-from retrieval import metadata as _metadata
-from retrieval.readers import (
-    KIND_NAMES,
-    READERS,
-    DocxReader,
-    Extracted,
-    HtmlReader,
-    MarkdownReader,
-    PdfReader,
-    Reader,
-    ReadLimits,
-    TextReader,
-    extract,
-    is_legacy_office,
-    read_limits,
-    sniff,
+from retrieval.header import detect
+from retrieval.readers import (  # READERS, TextReader, Extracted, Reader, sniff: re-exported for callers
+    KIND_NAMES, READERS, Extracted, Reader, ReadLimits, TextReader, is_legacy_office, reader_for, sniff,
+    supported_suffixes,
 )
+from retrieval.sidecar import GUESSED_KEY, SIDECAR_SUFFIXES, find_sidecar, read_sidecar
 
 log = logging.getLogger(__name__)
 
-META_SUFFIXES = _metadata.SIDECAR_SUFFIXES  # (".meta.json", ".meta.yaml", ".meta.yml")
+META_SUFFIXES = SIDECAR_SUFFIXES  # (".meta.json", ".meta.yaml", ".meta.yml")
 SKIP_PREFIXES = (".", "~$")  # hidden files, Word's lock files
 
-__all__ = [
-    "META_SUFFIXES",
-    "READERS",
-    "Document",
-    "DocxReader",
-    "Extracted",
-    "HtmlReader",
-    "MarkdownReader",
-    "PdfReader",
-    "Reader",
-    "TextReader",
-    "iter_corpus",
-    "load_document",
-    "sniff",
-]
+__all__ = ["META_SUFFIXES", "READERS", "Document", "Extracted", "Reader", "TextReader", "iter_corpus",
+           "load_document", "sniff"]
 
 
 @dataclass
@@ -64,11 +40,13 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _reader_for(path: Path) -> Reader | None:
-    for reader in READERS:
-        if path.suffix.lower() in reader.suffixes:
-            return reader
-    return None
+def _limits(limits: ReadLimits | None) -> ReadLimits:
+    """limits, or the built-in ReadLimits() for None (TypeError for anything else)."""
+    if limits is None:
+        return ReadLimits()
+    if not isinstance(limits, ReadLimits):
+        raise TypeError(f"limits must be a ReadLimits, not {type(limits).__name__}")
+    return limits
 
 
 def _slug(stem: str) -> str:
@@ -78,9 +56,9 @@ def _slug(stem: str) -> str:
 
 def _check_content(path: Path, reader: Reader) -> None:
     """DocumentError when the bytes are not what the name says (a PDF named .docx…)."""
-    kinds = getattr(reader, "kinds", None)
+    kinds = reader.kinds
     if not kinds:
-        return  # a custom reader that did not say what it accepts
+        return  # a reader that accepts any content (it checks the bytes itself)
     try:
         kind = sniff(path)
     except OSError as exc:
@@ -100,23 +78,21 @@ def _check_content(path: Path, reader: Reader) -> None:
 
 def load_document(path: Path, limits: ReadLimits | None = None) -> Document:
     """Read one document (text and metadata) within `limits` (default: the built-in ReadLimits())."""
-    if limits is not None:
-        with read_limits(limits):
-            return load_document(path)
+    limits = _limits(limits)
     path = Path(path)
-    reader = _reader_for(path)
+    reader = reader_for(path)
     if reader is None:
-        allowed = ", ".join(s for r in READERS for s in r.suffixes)
+        allowed = ", ".join(supported_suffixes())
         hint = {".doc": "; save it as .docx first", ".wps": "; save it as .docx first",
                 ".xls": "; tables belong in a .docx or .html document", ".xlsx": "; tables belong in a .docx or .html document",
                 ".ofd": "; export it as PDF first"}.get(path.suffix.lower(), "")
         raise DocumentError(f"unsupported file type {path.suffix or '(no extension)'!r} "
                                        f"(supported: {allowed}){hint}", path=str(path))
-    sidecar = _metadata.find_sidecar(path)
-    known = _metadata.read_sidecar(sidecar) if sidecar is not None else {}
+    sidecar = find_sidecar(path)
+    known = read_sidecar(sidecar) if sidecar is not None else {}
     _check_content(path, reader)
     try:
-        got: Extracted = extract(reader, path)
+        got: Extracted = reader.extract(path, limits)
     except DocumentError:
         raise
     except OSError as exc:
@@ -127,21 +103,15 @@ def load_document(path: Path, limits: ReadLimits | None = None) -> Document:
     text = got.text
     if not text.strip():
         raise DocumentError("the document is empty", path=str(path))
-    meta, guessed = _metadata.detect(text, known, title_hint=got.title, hints=got.hints)
+    meta, guessed = detect(text, known, title_hint=got.title, hints=got.hints)
     if not meta.get("title"):
         meta["title"] = path.stem
         guessed.append("title")
     if guessed:
-        meta[_metadata.GUESSED_KEY] = ",".join(guessed)
+        meta[GUESSED_KEY] = ",".join(guessed)
     doc_id = str(meta.pop("doc_id", None) or _slug(path.stem))
     title = str(meta.pop("title"))
     return Document(doc_id=doc_id, title=title, text=text, path=str(path), meta=meta)
-
-
-def _guess_title(text: str) -> str | None:
-    """The title the metadata detector would guess from the text (kept for callers of the old helper)."""
-    fields, _ = _metadata.detect(text)
-    return fields.get("title")
 
 
 def _skipped(path: Path) -> bool:
@@ -150,10 +120,9 @@ def _skipped(path: Path) -> bool:
 
 
 def iter_corpus(corpus_dir: Path, limits: ReadLimits | None = None) -> tuple[list[Document], list[DocumentError]]:
-    """Every readable document under corpus_dir; unreadable ones are reported, not fatal."""
-    if limits is not None:
-        with read_limits(limits):
-            return iter_corpus(corpus_dir)
+    """Every readable document under corpus_dir (each read within `limits`, default: the built-in
+    ReadLimits()); unreadable ones are reported, not fatal."""
+    limits = _limits(limits)
     corpus_dir = Path(corpus_dir)
     docs: list[Document] = []
     errors: list[DocumentError] = []
@@ -165,7 +134,7 @@ def iter_corpus(corpus_dir: Path, limits: ReadLimits | None = None) -> tuple[lis
         if not path.is_file() or _skipped(path):
             continue
         try:
-            docs.append(load_document(path))
+            docs.append(load_document(path, limits))
         except DocumentError as exc:
             log.warning("skipped %s", exc)
             errors.append(exc)

@@ -1,6 +1,6 @@
 """Fuzzing the readers (hypothesis): malformed files never crash a reader with a foreign exception, never hang.
 
-The contract (retrieval/readers.py): `reader.extract(path)` returns an `Extracted` (text: str) or raises the
+The contract (retrieval/readers/): `reader.extract(path)` returns an `Extracted` (text: str) or raises the
 project's own `assistant.errors.DocumentError` (an `AssistantError`) with a reason — never a library
 exception (zipfile.BadZipFile, lxml's XMLSyntaxError, pypdf's PdfReadError, UnicodeError, KeyError…),
 and never runs on: each read is watched by a SIGALRM watchdog (READ_SECONDS), whose exception derives

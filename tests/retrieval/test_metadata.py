@@ -15,16 +15,8 @@ import pytest
 import assistant  # noqa: F401
 from assistant.errors import DocumentError
 from retrieval.documents import iter_corpus, load_document
-from retrieval.metadata import (
-    add_years,
-    detect,
-    detect_labelled,
-    document_meta,
-    find_sidecar,
-    normalize_doc_number,
-    parse_date,
-    read_sidecar,
-)
+from retrieval.header import add_years, detect, detect_labelled
+from retrieval.sidecar import find_sidecar, read_sidecar
 from retrieval.segment import segment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,35 +152,7 @@ def test_the_reserved_guessed_key_cannot_be_set_by_a_sidecar(tmp_path):
     assert "title" not in guessed(doc)
 
 
-# ----------------------------------------------------------------------------- parsing helpers
-
-
-@pytest.mark.parametrize("text,iso", [
-    ("2023年5月10日", "2023-05-10"),
-    ("2023 年 05 月 10 日", "2023-05-10"),
-    ("２０２３年５月１０日", "2023-05-10"),  # full-width digits
-    ("二〇二三年五月十日", "2023-05-10"),
-    ("二○二一年十二月三十一日", "2021-12-31"),
-    ("2023-05-10", "2023-05-10"),
-    ("2023/5/1", "2023-05-01"),
-    ("2023年2月30日", None),
-    ("2023年", None),
-])
-def test_parse_date(text, iso):
-    assert parse_date(text) == iso
-
-
-@pytest.mark.parametrize("text,number", [
-    ("长科发〔2023〕12号", "长科发〔2023〕12号"),
-    ("湘政办发[2022]5号", "湘政办发〔2022〕5号"),
-    ("湘政办发［2022］5号", "湘政办发〔2022〕5号"),
-    ("国科发区【2020】 32 号", "国科发区〔2020〕32号"),
-    ("长政发（2019）7号", "长政发〔2019〕7号"),
-    ("长政发 (2019) 7号", "长政发〔2019〕7号"),
-    ("没有文号", None),
-])
-def test_doc_numbers_are_normalised(text, number):
-    assert normalize_doc_number(text) == number
+# ----------------------------------------------------------------------------- parsing helpers (dates and 文号: test_cnparse.py)
 
 
 def test_add_years_ends_the_day_before():
@@ -346,7 +310,7 @@ def test_file_name_is_the_last_resort_title(tmp_path):
     doc = load_document(path)
     assert doc.title == "说明"
     assert guessed(doc) == ["title"]
-    assert document_meta(path, doc.text)["title"] == "说明"
+    assert "title" not in detect(doc.text)[0]  # nothing in the text is a title: the name is
 
 
 def test_bundled_plan_keeps_its_sidecar_values():

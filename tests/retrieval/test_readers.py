@@ -474,7 +474,7 @@ def test_unsupported_extension_lists_the_supported_ones(tmp_path):
 def test_a_reader_failing_unexpectedly_is_a_document_error(tmp_path, monkeypatch):
     path = fx.make_docx_with_subsidy_table(tmp_path)
 
-    def boom(self, p):
+    def boom(self, p, limits=None):
         raise RuntimeError("library bug")
 
     monkeypatch.setattr(DocxReader, "extract", boom)
@@ -482,21 +482,24 @@ def test_a_reader_failing_unexpectedly_is_a_document_error(tmp_path, monkeypatch
         load_document(path)
 
 
-def test_a_plain_reader_without_extract_still_works(tmp_path, monkeypatch):
-    class Upper:
+def test_a_new_format_is_one_reader_and_one_register_call(tmp_path, monkeypatch):
+    class Upper(readers.Reader):
         name = "upper"
         suffixes = (".up",)
 
-        def read(self, path: Path) -> str:
-            return Path(path).read_text(encoding="utf-8").upper()
+        def extract(self, path: Path, limits=None) -> Extracted:
+            return Extracted(text=Path(path).read_text(encoding="utf-8").upper())
 
-    monkeypatch.setattr(readers, "READERS", readers.READERS + [Upper()])
-    from retrieval import documents
-
-    monkeypatch.setattr(documents, "READERS", readers.READERS)
+    monkeypatch.setattr(readers, "READERS", list(readers.READERS))  # the registration ends with the test
+    readers.register(Upper())
     p = tmp_path / "x.up"
     p.write_text("abc policy\n", encoding="utf-8")
     assert load_document(p).text == "ABC POLICY\n"
+    assert ".up" in readers.supported_suffixes() and readers.reader_for(p).name == "upper"
+    with pytest.raises(ValueError, match="clashes"):
+        readers.register(Upper())
+    with pytest.raises(TypeError):
+        readers.register(object())
 
 
 # ----------------------------------------------------------------------------- the corpus
@@ -540,7 +543,7 @@ def test_iter_corpus_loads_the_good_and_reports_each_bad_file(mixed_corpus):
 def test_iter_corpus_survives_any_reader_exception(mixed_corpus, monkeypatch):
     root, good, _bad = mixed_corpus
 
-    def boom(self, p):
+    def boom(self, p, limits=None):
         raise MemoryError("simulated")
 
     monkeypatch.setattr(HtmlReader, "extract", boom)

@@ -1,168 +1,31 @@
-"""Document metadata: a sidecar file when there is one, guesses from the document's header and footer
-for what it does not say.
-
-Sidecars (next to the document; the first form is preferred, one sidecar per document):
-    <filename>.meta.json | <filename>.meta.yaml | <filename>.meta.yml      e.g. 办法.docx.meta.yaml
-    <stem>.meta.json     | <stem>.meta.yaml     | <stem>.meta.yml          e.g. 办法.meta.json
-
-Fields: doc_id, title, issuer, doc_number (文号), issued, effective, expires (ISO dates YYYY-MM-DD),
-region, status (free text: 现行有效 / 已废止 / 已修订 / 失效 …), source_url, and any other scalar key
-(e.g. period, doc_type), kept as it is. A key given as null in a sidecar means "none": it is neither
-stored nor guessed.
+"""Header detection: the metadata a document says about itself in its header and footer.
 
 `detect(text)` guesses, from the first ~40 lines and the last ~15 lines (and the clauses that say when
 the document takes effect / expires): title, doc_number (brackets normalised to 〔〕), issued,
 effective, expires (`有效期至…` or `有效期N年` counted from effective or issued) and issuer; status only
-when a label says it (`有效性：现行有效`, e.g. in a web page's info box). The names of
-the guessed fields go into `meta["guessed"]` as a comma-separated string ("title,doc_number,issued"),
-so the UI/CLI can say which values are guesses. Sidecar values always win over guesses.
+when a label says it (`有效性：现行有效`, e.g. in a web page's info box). `detect_labelled(text)` finds
+the fields written with a label anywhere (发文字号：… 成文日期：… 发文机关：…). The names of the guessed
+fields are returned with them, so the loader can say which values are guesses (`meta["guessed"]`);
+known values (a sidecar, see `retrieval.sidecar`) always win over guesses. Dates and 文号 are read by
+`retrieval.cnparse`.
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
 import re
 import unicodedata
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from retrieval.errors import DocumentError
+from retrieval.cnparse import ANY_DATE, CN_COUNT, CN_ORDINAL, DATE, DOCNO, cn_small, normalize_doc_number, parse_date
+from retrieval.sidecar import DATE_FIELDS
 
-log = logging.getLogger(__name__)
-
-KNOWN_FIELDS = ("doc_id", "title", "issuer", "doc_number", "issued", "effective", "expires", "region", "status",
-                "source_url")
-DATE_FIELDS = ("issued", "effective", "expires")
 GUESSABLE = ("title", "issuer", "doc_number", "issued", "effective", "expires", "status")  # status: labelled only
-SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
-GUESSED_KEY = "guessed"
 HEADER_LINES = 40
 FOOTER_LINES = 15
 
-# ----------------------------------------------------------------------------- sidecars
-
-
-def sidecar_candidates(path: Path) -> list[Path]:
-    path = Path(path)
-    names = [path.name + s for s in SIDECAR_SUFFIXES] + [path.stem + s for s in SIDECAR_SUFFIXES]
-    seen: list[Path] = []
-    for n in names:
-        p = path.with_name(n)
-        if p not in seen:
-            seen.append(p)
-    return seen
-
-
-def find_sidecar(path: Path) -> Path | None:
-    """The document's sidecar, None without one; DocumentError when several would apply."""
-    found = [p for p in sidecar_candidates(path) if p.is_file()]
-    if len(found) > 1:
-        raise DocumentError("several metadata files apply to this document ("
-                            + ", ".join(p.name for p in found) + "): keep one", path=str(path))
-    return found[0] if found else None
-
-
-def read_sidecar(sidecar: Path) -> dict[str, Any]:
-    """Parse (JSON or YAML by suffix) and normalise a sidecar; DocumentError naming the file otherwise."""
-    sidecar = Path(sidecar)
-    try:
-        raw_text = sidecar.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"metadata is not UTF-8 text: {exc}", path=str(sidecar)) from exc
-    except OSError as exc:
-        raise DocumentError(f"cannot read the metadata file: {exc.strerror or exc}", path=str(sidecar)) from exc
-    if sidecar.name.lower().endswith(".json"):
-        try:
-            data = json.loads(raw_text)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(f"metadata is not valid JSON: {exc}", path=str(sidecar)) from exc
-        kind = "a JSON object"
-    else:
-        import yaml
-
-        try:
-            data = yaml.safe_load(raw_text)
-        except yaml.YAMLError as exc:
-            raise DocumentError(f"metadata is not valid YAML: {exc}", path=str(sidecar)) from exc
-        if data is None:
-            data = {}
-        kind = "a YAML mapping (key: value lines)"
-    if not isinstance(data, dict):
-        raise DocumentError(f"metadata must be {kind}, not {type(data).__name__}", path=str(sidecar))
-    return normalize_meta(data, str(sidecar))
-
-
-def iso_date(value: Any, field: str, source: str) -> str:
-    """A date field as YYYY-MM-DD (a YAML date, or a string in that form); DocumentError otherwise."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            return dt.date.fromisoformat(text).isoformat()
-        except ValueError:
-            pass
-    raise DocumentError(f"metadata field {field!r} has the value {value!r}, which is not a date in the "
-                                f"format YYYY-MM-DD (e.g. 2023-05-10)", path=source)
-
-
-def normalize_meta(data: Mapping[Any, Any], source: str) -> dict[str, Any]:
-    """Keys as strings, dates as ISO strings, values scalar (a list of scalars is joined with "、").
-
-    A null value is kept as None (meaning "none: do not guess it"); `guessed` is reserved."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        key = str(key).strip()
-        if not key:
-            continue
-        if key == GUESSED_KEY:
-            log.warning("%s: %r is set by the loader; the value in the metadata file is ignored", source, key)
-            continue
-        if value is None:
-            out[key] = None
-            continue
-        if key in DATE_FIELDS:
-            out[key] = iso_date(value, key, source)
-            continue
-        if isinstance(value, (dt.date, dt.datetime)):
-            out[key] = iso_date(value, key, source)
-        elif isinstance(value, (list, tuple)):
-            if not all(isinstance(v, (str, int, float, bool, dt.date)) for v in value):
-                raise DocumentError(f"metadata field {key!r} must be a single value or a list of values", path=source)
-            out[key] = "、".join(v.isoformat() if isinstance(v, dt.date) else str(v) for v in value)
-        elif isinstance(value, dict):
-            raise DocumentError(f"metadata field {key!r} must be a single value, not a mapping", path=source)
-        elif isinstance(value, (bool, int, float)):
-            out[key] = str(value) if key in KNOWN_FIELDS else value
-        else:
-            out[key] = str(value).strip()
-    for key in ("doc_id", "title"):
-        if key in out and out[key] is not None and not str(out[key]).strip():
-            raise DocumentError(f"metadata field {key!r} is empty", path=source)
-    return out
-
-
 # ----------------------------------------------------------------------------- patterns
 
-_CN_YEAR_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "0": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
-                   "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_SMALL = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-_AR_DATE = r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
-_CN_DATE = r"[〇○零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日"
-DATE = rf"(?:{_AR_DATE}|{_CN_DATE})"
-DATE_RE = re.compile(DATE)
-# in a labelled field (成文日期：2023-05-10) the numeric forms count too
-_NUM_DATE = r"(?:19|20)\d{2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,2}"
-ANY_DATE = rf"(?:{DATE}|{_NUM_DATE})"
-
-_OPEN, _CLOSE = r"[〔\[【(（{［]", r"[〕\]】)）}］]"
-DOCNO = rf"[\u4e00-\u9fffA-Za-z]{{1,14}}\s*{_OPEN}\s*(?:19|20)\d{{2}}\s*{_CLOSE}\s*第?\s*\d{{1,5}}\s*号"
-_DOCNO_PARTS = re.compile(rf"([\u4e00-\u9fffA-Za-z]{{1,14}})\s*{_OPEN}\s*((?:19|20)\d{{2}})\s*{_CLOSE}\s*(第?)\s*(\d{{1,5}})\s*号")
 _DOCNO_LABEL = r"(?:发文字号|发文文号|发文号|文号|文件编号|文件字号)"
 _LABEL_PREFIX = re.compile(r"^[\u4e00-\u9fff]{2,6}\s*[:：]\s*")
 
@@ -174,10 +37,9 @@ _TITLE_LIKE = re.compile(rf"{_TITLE_END}\s*[》”]?\s*(?:{_QUALIFIER}\s*)*$")
 _QUALIFIER_LINE = re.compile(rf"^\s*(?:{_QUALIFIER}\s*)+$")
 _ORGAN = re.compile(r"(?:人民政府|政府|办公厅|办公室|委员会|管委会|总局|局|厅|委|部|院|中心|协会|联合会|党委|署|办|"
                     r"工作领导小组|领导小组|小组|银行|法院|检察院)$")
-_STOP_HEADING = re.compile(r"^(?:第[一二三四五六七八九十百零\d]+[章条节]|[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）])")
+_STOP_HEADING = re.compile(rf"^(?:第{CN_ORDINAL}[章条节]|[{CN_COUNT}]+、|[(（][{CN_COUNT}]+[)）])")
 _MARKERS = re.compile(r"^(?:特急|加急|平急|特提|绝密|机密|秘密|★|签发人|份号|密级|紧急程度|索引号|主题分类|主题词|"
                       r"公开方式|公开属性|信息来源|来源|发布时间|发布日期|成文日期|发文机关|发布机构|访问量|浏览次数|字号)")
-_ENUM_CLAUSE = re.compile(r"^第[一二三四五六七八九十百零\d]+条")
 
 _EFFECT_VERB = r"(?:正式)?(?:施行|实施|执行|生效|试行)"
 _EFFECTIVE_RE = re.compile(rf"(?:自|从|于)?\s*({DATE})\s*(?:起|开始)\s*{_EFFECT_VERB}|(?:自|从)\s*({DATE})\s*{_EFFECT_VERB}")
@@ -186,7 +48,7 @@ _THIS_DOC = re.compile(r"本(?:办法|规定|细则|方案|通知|意见|措施|
                        r"若干措施|实施意见|文件|公告|通告|指南|纲要)")
 _EXPIRES_AT = re.compile(rf"有效期[^。；;\n]{{0,40}}?(?:至|到|截至|截止(?:到|于)?)\s*({DATE})")
 _VALID_FROM = re.compile(rf"有效期\s*(?:为|是)?\s*(?:自|从)?\s*({DATE})\s*(?:起)?\s*(?:至|到)")
-_VALID_YEARS = re.compile(r"有效期\s*(?:为|是|暂定为?)?\s*(\d{1,2}|[一二两三四五六七八九十]{1,2})\s*(?:年|周年)")
+_VALID_YEARS = re.compile(rf"有效期\s*(?:为|是|暂定为?)?\s*(\d{{1,2}}|[两{CN_COUNT}]{{1,2}})\s*(?:年|周年)")
 
 _LABELLED = {
     "doc_number": re.compile(rf"{_DOCNO_LABEL}\s*[:：]\s*({DOCNO})"),
@@ -202,48 +64,6 @@ _LABELLED = {
 
 def _nfkc(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
-
-
-def _cn_small(s: str) -> int | None:
-    """十 -> 10, 十二 -> 12, 二十 -> 20, 三十一 -> 31, 五 -> 5."""
-    if not s:
-        return None
-    if "十" in s:
-        left, _, right = s.partition("十")
-        tens = _CN_SMALL.get(left, None) if left else 1
-        ones = _CN_SMALL.get(right, None) if right else 0
-        if tens is None or ones is None:
-            return None
-        return tens * 10 + ones
-    return _CN_SMALL.get(s) if len(s) == 1 else None
-
-
-def parse_date(text: str) -> str | None:
-    """`2023年5月10日` / `二〇二三年五月十日` / `2023-05-10` / `2023/5/10` -> "2023-05-10"; None if not a date."""
-    s = re.sub(r"\s+", "", _nfkc(text))
-    m = re.fullmatch(r"((?:19|20)\d{2})(?:年(\d{1,2})月(\d{1,2})日|[-/.](\d{1,2})[-/.](\d{1,2}))", s)
-    if m:
-        y, mo, d = int(m.group(1)), int(m.group(2) or m.group(4)), int(m.group(3) or m.group(5))
-    else:
-        m = re.fullmatch(r"([〇○零一二三四五六七八九O0]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日", s)
-        if not m:
-            return None
-        y = int("".join(str(_CN_YEAR_DIGITS[c]) for c in m.group(1)))
-        mo, d = _cn_small(m.group(2)), _cn_small(m.group(3))
-        if mo is None or d is None:
-            return None
-    try:
-        return dt.date(y, mo, d).isoformat()
-    except ValueError:
-        return None
-
-
-def normalize_doc_number(text: str) -> str | None:
-    """`湘政办发[2022]5号` -> `湘政办发〔2022〕5号` (brackets normalised, spaces dropped)."""
-    m = _DOCNO_PARTS.search(_nfkc(text))
-    if not m:
-        return None
-    return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}{m.group(4)}号"
 
 
 def add_years(iso: str, years: int) -> str:
@@ -410,7 +230,7 @@ def _pick_clause(matches: list[tuple[int, str]], flat: str) -> str | None:
 def _years(s: str) -> int | None:
     if s.isdigit():
         return int(s)
-    return _cn_small(s)
+    return cn_small(s)
 
 
 def detect(text: str, known: Mapping[str, Any] | None = None, title_hint: str | None = None,
@@ -480,19 +300,3 @@ def detect(text: str, known: Mapping[str, Any] | None = None, title_hint: str | 
     guessed = [name for name in GUESSABLE if name in guesses]
     fields.update(guesses)
     return fields, guessed
-
-
-def document_meta(path: Path, text: str, title_hint: str | None = None,
-                  hints: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The metadata of the document at path: its sidecar (if any) completed by detect(); always has a
-    title (the file name as a last resort) and `guessed` when anything was guessed."""
-    sidecar = find_sidecar(path)
-    known = read_sidecar(sidecar) if sidecar is not None else {}
-    fields, guessed = detect(text, known, title_hint=title_hint, hints=hints)
-    if not fields.get("title"):
-        fields["title"] = Path(path).stem
-        if "title" not in guessed:
-            guessed.append("title")
-    if guessed:
-        fields[GUESSED_KEY] = ",".join(guessed)
-    return fields

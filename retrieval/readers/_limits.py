@@ -1,0 +1,30 @@
+"""Read limits: how much work one document may cost the readers, and sizes written for people.
+
+The limits come from the settings (`PA_MAX_DOCX_*`, `PA_MAX_PDF_PAGES`, `PA_PDF_TIMEOUT_SECONDS`:
+`Settings.read_limits()`) and are passed down explicitly: `load_document(path, limits)` ->
+`reader.extract(path, limits)` -> the checks. None anywhere means the built-in `ReadLimits()`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much work one document may cost the readers (see the Settings fields of the same names)."""
+
+    max_docx_uncompressed_bytes: int = 200 * MB  # the sum of the package's declared uncompressed sizes
+    max_docx_compression_ratio: float = 200.0  # uncompressed / compressed, per entry (entries over 1 MB)
+    max_docx_entries: int = 5000  # files in the ZIP package
+    max_pdf_pages: int = 1000
+    pdf_timeout_seconds: float = 60.0  # parsing + text extraction, checked between pages
+
+
+DOCX_RATIO_MIN_BYTES = 1 * MB  # the ratio cap applies to entries larger than this (tiny parts compress oddly)
+
+
+def size_text(n: float) -> str:
+    """A byte count for a message: `210 MB`, `65536 bytes`."""
+    return f"{n / MB:.0f} MB" if n >= MB else f"{n:.0f} bytes"
