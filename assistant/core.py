@@ -30,7 +30,7 @@ from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
 from assistant.query import Query, understand
 from assistant.relevance import TermStats
-from assistant.rerank import KeepOrder, Reranker
+from assistant.rerank import RERANK_POOL, KeepOrder, Reranker, make_reranker
 from assistant.settings import Settings
 from assistant.validation import check_history, check_k, check_text
 from retrieval.bm25 import BM25Retriever
@@ -137,7 +137,9 @@ class Assistant:
         answerer: Answerer = LLMAnswerer(llm, extractive) if llm is not None else extractive
         info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
                          len(passages), len({p.doc_id for p in passages}))
-        return cls(settings, searcher, passages, answerer, default_glossary(), info, llm, stats=stats)
+        glossary = default_glossary(settings.thesaurus, settings.en_glossary)
+        return cls(settings, searcher, passages, answerer, glossary, info, llm, stats=stats,
+                   reranker=make_reranker(settings.reranker, stats, llm))
 
     @staticmethod
     def build(settings: Settings, *, rebuild: bool = False,
@@ -163,9 +165,11 @@ class Assistant:
         return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=filters)
 
     def retrieve(self, query: Query) -> list[Hit]:
-        """Step 3: the passages for the expanded query (hybrid search, filters), reranked."""
-        result = self.searcher.search(query.expanded, query.k, query.filters, latin=query.latin_search)
-        return self.reranker.rerank(query, result.hits)
+        """Step 3: the passages for the expanded query (hybrid search, filters); the reranker chooses the top k
+        among the first RERANK_POOL fused candidates."""
+        pool = query.k if isinstance(self.reranker, KeepOrder) else max(query.k, RERANK_POOL)
+        result = self.searcher.search(query.expanded, pool, query.filters, latin=query.latin_search)
+        return self.reranker.rerank(query, result.hits)[:query.k]
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None) -> Answer:
@@ -209,8 +213,7 @@ class Assistant:
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
         """The passages `ask` would read for this text (no answer): for `/v1/search` and the staff panel."""
-        q = self.understand(query, None, k, filters, field="query")
-        return self.searcher.search(q.expanded, q.k, filters, latin=q.latin_search).hits
+        return self.retrieve(self.understand(query, None, k, filters, field="query"))
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise load lazily (jieba's POS model, the embedder's session)."""

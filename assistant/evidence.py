@@ -14,6 +14,9 @@ from retrieval.passage import Hit
 from retrieval.text import split_sentences
 
 SENTENCE_POOL = 5  # passages whose sentences are candidates
+ENUM_ITEMS = 6  # a sentence listing this many items (、，) is an enumeration of topics
+CROWDED_WEIGHT = 0.5
+_ENUM_SEP = re.compile(r"[、，,]")
 LEAD_CHARS = 20
 _NUMBERED_TITLE = re.compile(r"^\s*\d{1,2}[.、．]\s*[^\d]*$")  # "2. 加强高新技术企业培育。" (a title, no figures)
 
@@ -45,8 +48,17 @@ def sentences(text: str) -> list[str]:
     return merged or [text]
 
 
-def candidates(terms: QueryTerms, hits: list[Hit]) -> list[Candidate]:
-    """Every sentence of the top passages, scored by term coverage plus its passage's retrieval score."""
+def enumerated(sentence: str, found: set[str]) -> bool:
+    """The sentence mentions `found` only inside an enumeration of many topics (≥ ENUM_ITEMS items)."""
+    return bool(found) and len(_ENUM_SEP.findall(sentence)) >= ENUM_ITEMS
+
+
+def candidates(terms: QueryTerms, hits: list[Hit], specific: set[str] | None = None) -> list[Candidate]:
+    """Every sentence of the top passages, scored by term coverage plus its passage's retrieval score.
+
+    With `specific` (the question's specific terms), a sentence that names some of them (beyond its heading)
+    only as items of a long enumeration counts CROWDED_WEIGHT of its coverage:
+    "瞄准工程机械、人工智能、集成电路…等前沿领域" mentions a field; the 专栏 item about it is the answer."""
     if not hits:
         return []
     top = hits[0].score or 1.0
@@ -64,7 +76,9 @@ def candidates(terms: QueryTerms, hits: list[Hit]) -> list[Candidate]:
                 continue
             present = present_terms(terms, f"{s} {context}")
             cov = share(terms, present)
-            out.append(Candidate(rank, hit, s, 0.55 * cov + 0.45 * prior, cov, share(terms, present, skip)))
+            listed = (present_terms(terms, s) & (specific or set())) - present_terms(terms, context)
+            weight = CROWDED_WEIGHT if enumerated(s, listed) else 1.0
+            out.append(Candidate(rank, hit, s, 0.55 * cov * weight + 0.45 * prior, cov, share(terms, present, skip)))
     out.sort(key=lambda c: (-c.score, c.hit_rank))
     return out
 

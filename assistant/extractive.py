@@ -13,7 +13,7 @@ from assistant.compose import source_phrase
 from assistant.evidence import Candidate, candidates, most_specific
 from assistant.gate import usable
 from assistant.query import Query
-from assistant.relevance import TermStats, Thresholds
+from assistant.relevance import TermStats, Thresholds, specific_terms
 from retrieval.passage import Hit
 
 MAX_QUOTES = 3
@@ -38,7 +38,8 @@ class ExtractiveAnswerer:
     def choose(self, query: Query, hits: list[Hit]) -> list[Candidate]:
         """The sentences to quote: the best one, then close runners-up (at most MAX_QUOTES, MAX_ANSWER_CHARS)."""
         th = self.thresholds
-        cands = most_specific(query.terms, self.stats, usable(query.terms, candidates(query.terms, hits)),
+        specific = specific_terms(query.terms, self.stats, th.specific_df_share)
+        cands = most_specific(query.terms, self.stats, usable(query.terms, candidates(query.terms, hits, specific)),
                               th.specific_df_share)
         if not cands:
             return []

@@ -67,6 +67,10 @@ class TermStats:
         self.max_idf = math.log((self.n + 1) / 0.5)
         self.corpus_text = normalize("".join(p.index_text for p in passages)).lower()
 
+    def uses(self, phrase: str) -> bool:
+        """The documents contain this phrase (a CJK word of 2+ characters) verbatim."""
+        return len(phrase) >= 2 and not phrase.isascii() and normalize(phrase).lower() in self.corpus_text
+
     def idf(self, tok: str) -> float:
         d = self.df.get(tok, 0)
         if d == 0 and len(tok) >= 2 and tok in self.corpus_text:

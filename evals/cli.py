@@ -18,7 +18,7 @@ from evals.dataset import load_set
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evaluation and benchmarks")
 console = Console(stderr=True)
 DEFAULT_SET = Path(__file__).parent / "sets" / "plan_dev.jsonl"
-SHOWN = ["hit@1", "hit@5", "mrr", "ndcg@10", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
+SHOWN = ["hit@1", "hit@5", "retrieved@5", "mrr", "ndcg@10", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
          "median_citation_chars", "latency_p50_ms", "latency_p95_ms"]
 
 

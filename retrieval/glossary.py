@@ -1,10 +1,19 @@
-"""Query-side glossary: synonyms and abbreviations users type (高企, 科小, 补贴, R&D …)."""
+"""Query-side vocabulary: what users type -> the words the documents use.
+
+Three files in retrieval/data, one format (`[[term]] canonical, aliases, also, type`):
+- glossary.toml: abbreviations and names of the plan's entities (高企, 科小, 大科城 …), with slot types
+  used to rewrite follow-ups ("科小呢？");
+- thesaurus.toml: plain and colloquial Chinese (缺钱, 外国人来这边工作, 电动车, 找技术 …);
+- en_glossary.toml: English terms (new-energy vehicles, venture capital, Yuelu Mountain …).
+Written from general policy vocabulary, not from evaluation questions. Earlier files win a shared alias.
+"""
 from __future__ import annotations
 
 import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 from importlib.resources import files
 
 
@@ -22,7 +31,7 @@ class Expansion:
     added: list[str] = field(default_factory=list)  # canonical/related terms the query did not contain
     terms: list[Term] = field(default_factory=list)  # glossary terms the query mentions
 
-    normalized: str = ""  # the query with each alias replaced by its canonical term
+    normalized: str = ""  # the query with each alias the documents do not use replaced by its canonical term
 
     @property
     def text(self) -> str:
@@ -46,18 +55,13 @@ class Glossary:
         ]
 
     @classmethod
-    def load(cls, path=None) -> "Glossary":
-        source = path or files("retrieval") / "data" / "glossary.toml"
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-        terms = [
-            Term(
-                canonical=t["canonical"],
-                aliases=tuple(t.get("aliases", ())),
-                type=t.get("type"),
-                also=tuple(t.get("also", ())),
-            )
-            for t in data.get("term", [])
-        ]
+    def load(cls, *paths) -> "Glossary":
+        """The terms of the given TOML files (default: glossary.toml), earlier files first."""
+        terms = []
+        for source in paths or (files("retrieval") / "data" / "glossary.toml",):
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+            terms += [Term(canonical=t["canonical"], aliases=tuple(t.get("aliases", ())), type=t.get("type"),
+                           also=tuple(t.get("also", ()))) for t in data.get("term", [])]
         return cls(terms)
 
     def find(self, text: str) -> list[tuple[Term, int, int]]:
@@ -74,11 +78,15 @@ class Glossary:
                 taken.append(f)
         return sorted(taken, key=lambda f: f[1])
 
-    def expand(self, query: str) -> Expansion:
+    def expand(self, query: str, used: Callable[[str], bool] | None = None) -> Expansion:
+        """`used(alias)`: the documents use this alias themselves (大科城, 芯片); it then stays in
+        `normalized` as typed (the canonical term is still added for the retrievers)."""
         exp = Expansion(query=query)
         found = self.find(query)
         norm = query
         for term, s, e in reversed(found):
+            if used is not None and used(query[s:e]):
+                continue
             norm = norm[:s] + term.canonical + norm[e:]
         exp.normalized = norm
         for term, _s, _e in found:
@@ -91,6 +99,9 @@ class Glossary:
         return exp
 
 
-@lru_cache(maxsize=1)
-def default_glossary() -> Glossary:
-    return Glossary.load()
+@lru_cache(maxsize=4)
+def default_glossary(thesaurus: bool = True, english: bool = True) -> Glossary:
+    """The bundled vocabulary: the glossary, plus the colloquial thesaurus and the English glossary."""
+    data = files("retrieval") / "data"
+    names = ["glossary.toml"] + ["thesaurus.toml"] * thesaurus + ["en_glossary.toml"] * english
+    return Glossary.load(*(data / n for n in names))
