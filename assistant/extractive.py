@@ -39,7 +39,8 @@ class ExtractiveAnswerer:
         """The sentences to quote: the best one, then close runners-up (at most MAX_QUOTES, MAX_ANSWER_CHARS)."""
         th = self.thresholds
         specific = specific_terms(query.terms, self.stats, th.specific_df_share)
-        cands = most_specific(query.terms, self.stats, usable(query.terms, candidates(query.terms, hits, specific)),
+        cands = most_specific(query.terms, self.stats,
+                              usable(query.terms, candidates(query.terms, hits, specific), specific),
                               th.specific_df_share)
         if not cands:
             return []

@@ -30,10 +30,17 @@ class Gate(Protocol):
     def check(self, query: Query, hits: list[Hit]) -> Refusal | None: ...
 
 
-def usable(terms: QueryTerms, cands: list[Candidate]) -> list[Candidate]:
-    """The candidates that hold every asked-for answer type and every year/number of the question."""
+def usable(terms: QueryTerms, cands: list[Candidate], specific: set[str] = frozenset()) -> list[Candidate]:
+    """The candidates that hold every asked-for answer type and every year/number of the question; when a
+    type of value is asked for, the sentence (or its own heading) must also name the asked subject — one
+    of the question's `specific` terms — so a figure about something else never answers."""
+    def about_subject(c: Candidate) -> bool:
+        heading = c.hit.passage.section[-1] if c.hit.passage.section else ""
+        return not specific or bool(present_terms(terms, f"{c.sentence} {heading}") & specific)
+
     return [c for c in cands if provides(terms, f"{c.sentence} {c.hit.passage.section_path}",
-                                         period_years(c.hit.passage.meta.get("period")))]
+                                         period_years(c.hit.passage.meta.get("period")))
+            and (not terms.asked_types or about_subject(c))]
 
 
 class RuleGate:
@@ -55,9 +62,10 @@ class RuleGate:
         feats = self.features(terms, hits)
         if feats["coverage"] < th.min_coverage and feats["dense"] < th.min_dense:
             return Refusal("low relevance")
-        found = usable(terms, cands)
+        found = usable(terms, cands, specific_terms(terms, self.stats, th.specific_df_share))
         if not found:
-            return Refusal("the asked-for figure is not in the text")
+            asked = "/".join(terms.asked_types) or "figure"
+            return Refusal(f"no sentence holds the asked {asked} about the asked subject")
         if (terms.years or terms.numbers) and \
                 found[0].topic_coverage < th.specific_ratio * max(c.topic_coverage for c in cands[:5]):
             return Refusal("the best-matching text lacks the asked year or figure")

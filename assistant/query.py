@@ -62,6 +62,10 @@ class Query:
 def understand(question: str, history: list[dict], glossary: Glossary, stats: TermStats,
                llm: LLMClient | None = None, *, k: int = 5, filters: dict[str, Any] | None = None) -> Query:
     standalone = rewrite_query(question, history, glossary, llm)
-    expansion = glossary.expand(standalone.strip(), used=stats.uses)
-    terms = analyse(question, expansion.normalized, stats)
+    standalone = standalone.strip()
+    expansion = glossary.expand(standalone, used=stats.uses)
+    known = standalone
+    for _term, s, e in glossary.find(standalone):  # what the vocabulary knows is not an unknown name
+        known = known[:s] + " " * (e - s) + known[e:]
+    terms = analyse(question, expansion.normalized, stats, names_text=known)
     return Query(question, standalone, expansion, terms, k, filters, history)

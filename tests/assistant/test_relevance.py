@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.relevance import ANSWER_TYPES, TermStats, analyse, coverage, provides
+from assistant.answer_types import ANSWER_TYPES
+from assistant.relevance import TermStats, analyse, coverage, provides
 from retrieval.passage import Passage
 
 PASSAGES = [
