@@ -40,6 +40,10 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    r"什么时候投用|何时投用|什么时候投入使用|which year|what year|when will .{0,40}(?:be )?(?:completed|built|finished|ready|accepted)", re.I),
         re.compile(r"(?:19|20)\d\d\s*年"),
     ),
+    "duration": (
+        re.compile(r"多久|多长时间|多长期限|期限是多少|有效期(?:是|为|有)?多|几年有效|how long|for how many (?:years|months)", re.I),
+        re.compile(rf"\d+\s*(?:年|个月|月|天|日|周)(?:内|以内|之内)?|[{CN_NUM}]+(?:年|个月|天)(?:内|以内)?"),
+    ),
     "date": (
         re.compile(r"哪天|哪一天|几月几[日号]|具体日期|什么日期|哪个日期|on what date|which day|what date", re.I),
         re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2}|\d{4}年\d{1,2}月"),

@@ -2,7 +2,8 @@
 
 ask(question, history):
     1. query   = understand(question, history)     # validate; resolve follow-ups; glossary; term analysis
-    2. routed? = the support finder, for “我们是…企业，能享受哪些支持？”
+    2. routed? = the support finder (“我们是…企业，能享受哪些支持？”), or the document's own metadata
+                 for a question about the document itself (文号, 印发日期, 发布机关, 施行)
     3. hits    = retrieve(query)                     # BM25 + vectors -> fusion (retrieval) -> rerank
     4. refusal = gate.check(query, hits)             # do the passages answer it? (assistant.gate)
     5. answer  = refusal_answer(...) if refused else answerer.answer(query, hits)   # extractive or LLM
@@ -20,6 +21,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 from assistant.answer import Answer, StreamEvent, replay
 from assistant.compose import refusal_answer
+from assistant.docinfo import docinfo_answer
 from assistant.errors import IndexNotReady
 from assistant.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
@@ -175,7 +177,7 @@ class Assistant:
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
         query = self.understand(question, history, top_k, filters)
-        routed = self._support_answer(query)
+        routed = self._route(query)
         if routed is not None:
             return routed
         hits = self.retrieve(query)
@@ -193,7 +195,7 @@ class Assistant:
         HTTP edge can still answer 422) instead of failing in the middle of a stream.
         """
         query = self.understand(question, history, top_k, filters)
-        routed = self._support_answer(query)
+        routed = self._route(query)
         if routed is not None:
             return replay(routed)
         hits = self.retrieve(query)
@@ -236,9 +238,20 @@ class Assistant:
         """The measures that apply to `profile`: grouped, with status, why, conditions and citations."""
         return self.finder.match(profile, check_k("limit", limit))
 
+    def _route(self, query: Query) -> Answer | None:
+        """Step 2: questions answered without retrieval: the support finder, the document's own metadata."""
+        if query.filters:
+            return None
+        answer = self._support_answer(query)
+        if answer is None:
+            answer = docinfo_answer(query, self.passages, self.stats)
+            if answer is not None:
+                answer.standalone_question = query.standalone
+        return answer
+
     def _support_answer(self, query: Query) -> Answer | None:
-        """Step 2: a self-describing “which support applies to us?” question, answered by the finder."""
-        if query.history or query.filters:
+        """A self-describing “which support applies to us?” question, answered by the finder."""
+        if query.history:
             return None
         profile = support_profile(query.question, load_vocabulary())  # the measures load only when routed
         if profile is None:
