@@ -28,6 +28,7 @@ from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
 from assistant.finder.chat import answer_from_match, support_profile
 from assistant.gate import Gate, RuleGate
+from assistant.listing import Lister
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
 from assistant.query import Query, understand
@@ -105,6 +106,7 @@ class Assistant:
         self.stats = stats or TermStats(passages)
         self.gate = gate or RuleGate(self.stats)
         self.reranker = reranker or KeepOrder()
+        self.lister = Lister(passages, self.stats)
         self._by_id = {p.id: i for i, p in enumerate(passages)}
         self._finder: Finder | None = None
         self._finder_lock = threading.Lock()
@@ -244,7 +246,7 @@ class Assistant:
             return None
         answer = self._support_answer(query)
         if answer is None:
-            answer = docinfo_answer(query, self.passages, self.stats)
+            answer = docinfo_answer(query, self.passages, self.stats) or self.lister.answer(query)
             if answer is not None:
                 answer.standalone_question = query.standalone
         return answer

@@ -29,6 +29,7 @@ class Candidate:
     score: float
     coverage: float
     topic_coverage: float  # coverage without the question's years and numbers
+    crowded: bool = False  # names some asked terms only as items of a long enumeration
 
 
 def sentences(text: str) -> list[str]:
@@ -78,7 +79,8 @@ def candidates(terms: QueryTerms, hits: list[Hit], specific: set[str] | None = N
             cov = share(terms, present)
             listed = (present_terms(terms, s) & (specific or set())) - present_terms(terms, context)
             weight = CROWDED_WEIGHT if enumerated(s, listed) else 1.0
-            out.append(Candidate(rank, hit, s, 0.55 * cov * weight + 0.45 * prior, cov, share(terms, present, skip)))
+            out.append(Candidate(rank, hit, s, 0.55 * cov * weight + 0.45 * prior, cov, share(terms, present, skip),
+                                 crowded=weight < 1.0))
     out.sort(key=lambda c: (-c.score, c.hit_rank))
     return out
 
@@ -90,6 +92,7 @@ def most_specific(terms: QueryTerms, stats: TermStats, cands: list[Candidate], m
     if not specific or len(cands) < 2:
         return cands
     pool = cands[:SENTENCE_POOL * 3]  # only the leading candidates can be quoted
+    # a crowded sentence (the terms only as items of a long enumeration) is credited with its headings only
     counts = [len(specific & present_terms(terms, f"{c.sentence} {c.hit.passage.section_path}")) for c in pool]
     best = max(counts)
     if best == 0:

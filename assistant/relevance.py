@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from assistant.answer_types import asked_types, holds
 from retrieval.passage import Passage
 from retrieval.text import cjk_ratio, normalize
-from retrieval.tokenize import proper_nouns, tokenize
+from retrieval.tokenize import proper_nouns, tokenize, word_freq
 
 @dataclass
 class Thresholds:
@@ -80,6 +80,8 @@ def analyse(question: str, search_text: str, stats: TermStats, names_text: str |
     for t in tokens:
         if len(t) == 1 and not t.isdigit():  # single characters carry little meaning
             continue
+        if stats.idf(t) >= stats.max_idf and not word_freq(t) and not t.isascii():
+            continue  # a fragment of spoken Chinese (提了, 要建) in no dictionary and not in the library
         weights[t] = stats.idf(t)
     asked = asked_types(question)
     years = _YEAR.findall(search_text)
