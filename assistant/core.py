@@ -31,6 +31,7 @@ from assistant.gate import Gate, RuleGate
 from assistant.listing import Lister
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
+from assistant.multipart import combine, split_question
 from assistant.query import Query, understand
 from assistant.relevance import TermStats
 from assistant.rerank import RERANK_POOL, KeepOrder, Reranker, make_reranker
@@ -179,15 +180,24 @@ class Assistant:
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
         query = self.understand(question, history, top_k, filters)
+        parts = split_question(query.standalone, self.glossary)
+        if len(parts) > 1:  # each part answered on its own (step 1 again for each), then combined
+            answers = [self._answer(self.understand(p, None, top_k, filters)) for p in parts]
+            answer = combine(query.question, parts, answers)
+        else:
+            answer = self._answer(query)
+        self._finish(answer, query)
+        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
+        return answer
+
+    def _answer(self, query: Query) -> Answer:
+        """Steps 2-5 for one question."""
         routed = self._route(query)
         if routed is not None:
             return routed
         hits = self.retrieve(query)
         refusal = self.gate.check(query, hits)
-        answer = refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
-        self._finish(answer, query)
-        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
-        return answer
+        return refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
 
     def ask_stream(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
                    filters: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
@@ -197,6 +207,8 @@ class Assistant:
         HTTP edge can still answer 422) instead of failing in the middle of a stream.
         """
         query = self.understand(question, history, top_k, filters)
+        if len(split_question(query.standalone, self.glossary)) > 1:  # a combined answer, replayed
+            return replay(self.ask(question, history, top_k, filters))
         routed = self._route(query)
         if routed is not None:
             return replay(routed)
