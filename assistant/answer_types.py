@@ -32,7 +32,7 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "count": (
         re.compile(rf"多少[{_COUNT_UNITS}]|(?<![哪这那])几[{_COUNT_UNITS}]|how many", re.I),
-        re.compile(rf"\d+\s*[{_COUNT_UNITS}]|[两三四五六七八九十百千]+[{_COUNT_UNITS}大]|[(（]\s*[{_COUNT_UNITS}]\s*[)）]|"
+        re.compile(rf"\d+\s*[{_COUNT_UNITS}]|[两三四五六七八九十百千]+[{_COUNT_UNITS}大]|[(（][^)）]{{0,6}}[{_COUNT_UNITS}][^)）]{{0,6}}[)）]|"
                    rf"\d+(?:\.\d+)?\s*(?:以上|以内|左右)"),
     ),
     "year": (

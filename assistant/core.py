@@ -180,7 +180,7 @@ class Assistant:
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
         query = self.understand(question, history, top_k, filters)
-        parts = split_question(query.standalone, self.glossary)
+        parts = self._parts(query)
         if len(parts) > 1:  # each part answered on its own (step 1 again for each), then combined
             answers = [self._answer(self.understand(p, None, top_k, filters)) for p in parts]
             answer = combine(query.question, parts, answers)
@@ -189,6 +189,10 @@ class Assistant:
         self._finish(answer, query)
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer
+
+    def _parts(self, query: Query) -> list[str]:
+        """The parts of a multi-part question (a follow-up, resolved from the history, is one question)."""
+        return [query.question] if query.history else split_question(query.question, self.glossary)
 
     def _answer(self, query: Query) -> Answer:
         """Steps 2-5 for one question."""
@@ -207,7 +211,7 @@ class Assistant:
         HTTP edge can still answer 422) instead of failing in the middle of a stream.
         """
         query = self.understand(question, history, top_k, filters)
-        if len(split_question(query.standalone, self.glossary)) > 1:  # a combined answer, replayed
+        if len(self._parts(query)) > 1:  # a combined answer, replayed
             return replay(self.ask(question, history, top_k, filters))
         routed = self._route(query)
         if routed is not None:
