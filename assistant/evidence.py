@@ -16,6 +16,7 @@ from retrieval.text import split_sentences
 SENTENCE_POOL = 5  # passages whose sentences are candidates
 ENUM_ITEMS = 6  # a sentence listing this many items (、，) is an enumeration of topics
 CROWDED_WEIGHT = 0.5
+CLOSE = 0.85  # candidates scoring this close to the best compete on how many specific terms they name
 _ENUM_SEP = re.compile(r"[、，,]")
 LEAD_CHARS = 20
 _NUMBERED_TITLE = re.compile(r"^\s*\d{1,2}[.、．]\s*[^\d]*$")  # "2. 加强高新技术企业培育。" (a title, no figures)
@@ -91,7 +92,8 @@ def most_specific(terms: QueryTerms, stats: TermStats, cands: list[Candidate], m
     specific = specific_terms(terms, stats, max_df_share)
     if not specific or len(cands) < 2:
         return cands
-    pool = cands[:SENTENCE_POOL * 3]  # only the leading candidates can be quoted
+    # only the leading candidates that score close to the best can be quoted
+    pool = [c for c in cands[:SENTENCE_POOL * 3] if c.score >= CLOSE * cands[0].score]
     # a crowded sentence (the terms only as items of a long enumeration) is credited with its headings only
     counts = [len(specific & present_terms(terms, f"{c.sentence} {c.hit.passage.section_path}")) for c in pool]
     best = max(counts)

@@ -14,6 +14,8 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
+
+from retrieval.tokenize import tokenize
 from importlib.resources import files
 
 
@@ -85,9 +87,14 @@ class Glossary:
         found = self.find(query)
         norm = query
         for term, s, e in reversed(found):
-            if used is not None and used(query[s:e]):
+            alias = query[s:e]
+            if used is not None and used(alias):
                 continue
-            norm = norm[:s] + term.canonical + norm[e:]
+            # words of the alias that the documents use and the canonical term lacks stay
+            # (生物安全实验室 -> 生物安全 实验室): the canonical term may be broader than what was asked
+            kept = [w for w in tokenize(alias, search=False) if len(w) >= 2 and w not in term.canonical
+                    and used is not None and used(w)]
+            norm = norm[:s] + " ".join([term.canonical, *kept]) + norm[e:]
         exp.normalized = norm
         for term, _s, _e in found:
             if term in exp.terms:
