@@ -1,0 +1,64 @@
+"""What the integrations hand out, written once: a hit's metadata (LangChain `Document`s, Dify records),
+scores on 0..1 whatever the fusion, and answers or hits as the text a language model reads (LangChain tools,
+the OpenAI-compatible chat's 参考来源 list)."""
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.answer import Answer, Citation
+from retrieval.fusion import fuse
+from retrieval.passage import Hit
+
+SOURCES_HEADER = "参考来源："
+
+
+def hit_metadata(hit: Hit) -> dict[str, Any]:
+    """The passage's document metadata (issuer, doc_number, issued …), where it sits (doc_title, section path
+    and levels, passage_id) and how it was found (score, each retriever's own `<name>_score`): flat JSON values."""
+    p = hit.passage
+    md: dict[str, Any] = {k: v for k, v in p.meta.items() if isinstance(v, (str, int, float, bool))}
+    md.update(passage_id=p.id, doc_id=p.doc_id, doc_title=p.doc_title, section=p.section_path,
+              section_levels=list(p.section), kind=p.kind, order=p.order, score=round(hit.score, 6))
+    md.update({f"{name}_score": round(value, 6) for name, value in hit.sources.items()})
+    return md
+
+
+def unit_scores(fusion: str, hits: list[Hit]) -> list[float]:
+    """Each hit's score on 0..1, in the hits' order, for every fusion method (PA_FUSION):
+
+    * weighted: already on 0..1 (a sum of scores normalised to 0..1 with weights that sum to 1);
+    * rrf: divided by the score of a passage that every retriever ranks first, so 1.0 is the best possible;
+    * bm25: divided by the best BM25 score of the candidates (as weighted fusion normalises BM25);
+    * dense: the cosine similarity, a negative one counted as 0.
+    """
+    if not hits:
+        return []
+    if fusion in ("weighted", "rrf"):
+        names = sorted({name for h in hits for name in h.sources}) or ["bm25", "dense"]
+        even = {name: 1.0 / len(names) for name in names}  # any split summing to 1 has the same ceiling
+        ceiling = fuse(fusion, {name: [("best", 1.0)] for name in names}, even)[0][1]
+    elif fusion == "bm25":
+        ceiling = max(h.score for h in hits)
+    else:
+        ceiling = 1.0
+    return [min(1.0, max(0.0, h.score / ceiling)) if ceiling > 0 else 0.0 for h in hits]
+
+
+def sources_block(citations: list[Citation]) -> str:
+    """The numbered references under an answer ("[n] document · section"), or nothing without citations."""
+    if not citations:
+        return ""
+    return "\n\n" + SOURCES_HEADER + "\n" + "\n".join(f"[{c.n}] {c.doc_title} · {c.section}" for c in citations)
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer as one text: its sentences with [n] marks, then the references they point to."""
+    return answer.answer + sources_block(answer.citations)
+
+
+def hits_text(hits: list[Hit]) -> str:
+    """Passages as a language model reads them: numbered, each with its document, section and text."""
+    if not hits:
+        return "没有找到相关段落。(No passage found.)"
+    return "\n\n".join(f"[{i}] {h.passage.doc_title} · {h.passage.section_path} (passage_id {h.passage.id})\n"
+                       f"{h.passage.text}" for i, h in enumerate(hits, start=1))
