@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     limit = settings.rate_limit_per_minute
     # one bucket per client for the /v1 and /dify requests (RateLimit) and the MCP tool calls (the MCP guard)
     buckets = TokenBuckets(limit, settings.rate_limit_burst) if limit > 0 else None
-    guard = rate_guard(buckets, limit, settings.rate_limit_burst, settings.trust_forwarded) if buckets else None
+    guard = None if buckets is None else rate_guard(buckets, limit, settings.rate_limit_burst, settings.trust_forwarded)
     mcp = MCPEndpoint(lambda: build_mcp(service.get, guard), settings)
 
     @asynccontextmanager

@@ -33,6 +33,7 @@ from api.schemas import (AnswerOut, DocumentOut, DocumentsResponse, EligibilityR
                          PassageContext, ProfileIn, SearchResponse)
 from assistant.core import Assistant
 from assistant.errors import AssistantError
+from assistant.integrations.records import error_text
 from assistant.service import Service
 from assistant.settings import Settings
 from assistant.validation import TOP_K_MAX, TOP_K_MIN
@@ -80,7 +81,7 @@ def build_mcp(get_assistant: Callable[[], Assistant], guard: Guard | None = None
         try:
             return fn(get_assistant())
         except AssistantError as exc:  # bad argument (names it), index loading, store down: the model can act
-            raise ToolError(str(exc)) from exc
+            raise ToolError(error_text(exc)) from exc
         except ToolError:
             raise
         except Exception as exc:  # noqa: BLE001 - never a traceback to the client

@@ -21,6 +21,7 @@ from api.schemas import Problem
 from assistant.access import token_ok
 from assistant.errors import IndexFailure, InvalidQuery
 from assistant.integrations.dify import ALL, condition_filters, knowledge_filters, records
+from assistant.integrations.records import error_text
 from assistant.validation import TOP_K_MAX, TOP_K_MIN
 
 BAD_HEADER, WRONG_KEY, UNKNOWN_KNOWLEDGE, INVALID, NOT_READY = 1001, 1002, 2001, 4001, 5001
@@ -113,7 +114,7 @@ class DifyRoute(APIRoute):
             except RequestValidationError as exc:
                 return dify_error(422, INVALID, _field_errors(exc))
             except InvalidQuery as exc:
-                return dify_error(422, INVALID, f"invalid request: {exc}")
+                return dify_error(422, INVALID, f"invalid request: {error_text(exc)}")
             except IndexFailure as exc:
                 return dify_error(503, NOT_READY, str(exc), {"Retry-After": "5"})
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.core import Assistant
 from assistant.errors import AssistantError
-from assistant.integrations.records import answer_text, hit_metadata, hits_text
+from assistant.integrations.records import answer_text, error_text, hit_metadata, hits_text
 from assistant.validation import TOP_K_MAX, TOP_K_MIN
 from retrieval.passage import Hit
 
@@ -78,7 +78,7 @@ def _as_tool_error(fn: Callable[..., tuple[str, Any]]) -> Callable[..., tuple[st
         try:
             return fn(*args, **kwargs)
         except AssistantError as exc:
-            raise ToolException(str(exc)) from exc
+            raise ToolException(error_text(exc)) from exc
 
     return call
 

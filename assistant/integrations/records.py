@@ -1,11 +1,12 @@
 """What the integrations hand out, written once: a hit's metadata (LangChain `Document`s, Dify records),
-scores on 0..1 whatever the fusion, and answers or hits as the text a language model reads (LangChain tools,
-the OpenAI-compatible chat's 参考来源 list)."""
+scores on 0..1 whatever the fusion, answers or hits as the text a language model reads (LangChain tools,
+the OpenAI-compatible chat's 参考来源 list), and an error as the text a tool caller reads."""
 from __future__ import annotations
 
 from typing import Any
 
 from assistant.answer import Answer, Citation
+from assistant.errors import AssistantError, InvalidQuery
 from retrieval.fusion import fuse
 from retrieval.passage import Hit
 
@@ -62,3 +63,10 @@ def hits_text(hits: list[Hit]) -> str:
         return "没有找到相关段落。(No passage found.)"
     return "\n\n".join(f"[{i}] {h.passage.doc_title} · {h.passage.section_path} (passage_id {h.passage.id})\n"
                        f"{h.passage.text}" for i, h in enumerate(hits, start=1))
+
+
+def error_text(exc: AssistantError) -> str:
+    """The message of an error, led by the argument at fault when it does not already start with it."""
+    text = str(exc)
+    field = exc.field if isinstance(exc, InvalidQuery) else None
+    return f"{field}: {text}" if field and not text.startswith(field) else text
