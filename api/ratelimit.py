@@ -99,7 +99,7 @@ class RateLimit:
         self.per_minute = per_minute
         self.burst = burst
         self.trust_forwarded = trust_forwarded
-        self.buckets = buckets or TokenBuckets(per_minute, burst, max_clients)
+        self.buckets = TokenBuckets(per_minute, burst, max_clients) if buckets is None else buckets
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not limited(scope["method"], scope["path"]):
