@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     limit = settings.rate_limit_per_minute
     # one bucket per client for the /v1 and /dify requests (RateLimit) and the MCP tool calls (the MCP guard)
     buckets = TokenBuckets(limit, settings.rate_limit_burst) if limit > 0 else None
-    guard = None if buckets is None else rate_guard(buckets, limit, settings.rate_limit_burst, settings.trust_forwarded)
+    guard = rate_guard(buckets, limit, settings.rate_limit_burst, settings.trust_forwarded) if buckets is not None \
+        else None
     mcp = MCPEndpoint(lambda: build_mcp(service.get, guard), settings)
 
     @asynccontextmanager
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["*"], expose_headers=["Retry-After", "Mcp-Session-Id"], allow_credentials=False, max_age=600)
+                           allow_headers=["*"], expose_headers=["Retry-After", "Mcp-Session-Id"],
+                           allow_credentials=False, max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -46,6 +46,8 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 INSTRUCTIONS = ("政策助手：长沙市科技创新政策文件的检索与问答。引用时请给出文件标题、章节路径和原文。"
                 "Policy Assistant: search and cited answers over Chinese science-and-technology policy documents. "
                 "Cite the document title and section path; get_passage opens a passage_id in its context.")
+History = Annotated[list[Message], Field(max_length=200, description=(
+    "对话历史 Earlier turns, oldest first ({role: user|assistant, content}), for follow-ups."))]
 FILTERS_HELP = ("元数据过滤 Metadata filters: doc_id, kind, issuer, region, status, doc_number (a value or a list); "
                 "issued_from / issued_to (YYYY-MM-DD); include_inactive (true: also repealed or expired documents).")
 
@@ -108,8 +110,7 @@ def build_mcp(get_assistant: Callable[[], Assistant], guard: Guard | None = None
         "Answer a question from the policy documents with numbered citations (document, section, passage, quoted "
         "sentence); answerable=false when the documents do not contain the answer. The same as POST /v1/ask."))
     def ask(question: Annotated[str, Field(description="问题 The question (Chinese or English).")],
-            history: Annotated[list[Message], Field(max_length=200, description=(
-                "对话历史 Earlier turns, oldest first ({role: user|assistant, content}), for follow-ups."))] = [],
+            history: History = [],  # noqa: B006 - validated into a new list on every call
             ctx: Context = None) -> AnswerOut:
         return run(ctx, lambda a: answer_out(a.ask(question, [m.model_dump() for m in history])))
 

@@ -80,7 +80,8 @@ async def _run(url: str, questions: list[str], rounds: int, dify_key: str | None
             }
             if dify_key:
                 body = {"knowledge_id": "all", "query": q, "retrieval_setting": {"top_k": 5, "score_threshold": 0.0}}
-                out["dify_retrieval"] = (lambda: post("/dify/retrieval", body, dify), lambda: post("/v1/search", search))
+                out["dify_retrieval"] = (lambda: post("/dify/retrieval", body, dify),
+                                         lambda: post("/v1/search", search))
             return out
 
         times: dict[str, tuple[list[float], list[float], list[float]]] = {}
@@ -92,7 +93,7 @@ async def _run(url: str, questions: list[str], rounds: int, dify_key: str | None
                     else:
                         d, w = await _time(direct), await _time(wrapped)
                     if r:
-                        for series, ms in zip(times.setdefault(name, ([], [], [])), (w, d, validation[0])):
+                        for series, ms in zip(times.setdefault(name, ([], [], [])), (w, d, validation[0]), strict=True):
                             series.append(ms)
     return _report(times)
 

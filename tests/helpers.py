@@ -89,8 +89,8 @@ class ThreadedServer:
         self.stop()
 
 
-def v1(client: httpx.Client, path: str, body: dict | None = None) -> Any:
-    """What the /v1 API answers (GET without a body, else POST), as JSON; it must be a 200."""
+def v1(client: Any, path: str, body: dict | None = None) -> Any:
+    """What the /v1 API answers to an httpx client (GET without a body, else POST), as JSON; it must be a 200."""
     r = client.get(path) if body is None else client.post(path, json=body)
     assert r.status_code == 200, (path, r.status_code, r.text)
     return r.json()

@@ -75,7 +75,7 @@ def condition_filters(condition: dict[str, Any] | None, base: dict[str, Any]) ->
 def records(hits: list[Hit], fusion: str, score_threshold: float) -> list[dict[str, Any]]:
     """Dify records, best first, those scoring below `score_threshold` left out."""
     return [{"content": h.passage.text, "score": round(s, 4), "title": h.passage.doc_title, "metadata": hit_metadata(h)}
-            for h, s in zip(hits, unit_scores(fusion, hits)) if s >= score_threshold]
+            for h, s in zip(hits, unit_scores(fusion, hits), strict=True) if s >= score_threshold]
 
 
 def _either(terms: list[Term]) -> Term:
