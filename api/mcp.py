@@ -184,6 +184,7 @@ class MCPEndpoint:
     def __init__(self, build: Callable[[], MCPServer], settings: Settings):
         self.build = build
         self.options = {"streamable_http_path": "/mcp", "max_request_body_size": settings.max_body_bytes,
+                        "stateless_http": True,  # no session for clients before 2026-07-28 either: any worker answers
                         "transport_security": transport_security(settings)}
         self.live: list[Any] = []
 

@@ -9,7 +9,7 @@ import sys
 
 import httpx
 import pytest
-from helpers import ThreadedServer, mcp_calls, v1
+from helpers import ThreadedServer, mcp_calls, parse_sse, v1
 
 TOOLS = {"search_policies", "ask", "get_passage", "match_support", "list_documents"}
 HTE_Q = "到2025年高新技术企业数量目标是多少？"
@@ -119,6 +119,31 @@ def test_over_stdio_for_desktop_clients(cli_env, http):
     assert set(names) == TOOLS
     assert structured(answer) == v1(http, "/v1/ask", {"question": HTE_Q})
     assert "top_k" in error_text(bad)
+
+
+def test_clients_of_the_2025_protocol_need_no_session(app_server, http):
+    """Clients on protocol 2025-06-18 (Dify's and most desktop clients' today) handshake first; the server keeps no
+    session for them (no Mcp-Session-Id), so any worker or replica can answer each request."""
+    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
+
+    def rpc(method: str, params: dict | None = None, id_: int | None = 1) -> httpx.Response:
+        body = {"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {}),
+                **({"id": id_} if id_ is not None else {})}
+        return httpx.post(app_server + "/mcp", json=body, headers=headers, timeout=60)
+
+    def result(response: httpx.Response) -> dict:
+        assert response.status_code == 200, response.text
+        (_, data), = [e for e in parse_sse(response.text) if e[1]]
+        return json.loads(data)["result"]
+
+    init = rpc("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                              "clientInfo": {"name": "legacy-client", "version": "1"}})
+    assert result(init)["protocolVersion"] == "2025-06-18" and "mcp-session-id" not in init.headers
+    assert rpc("notifications/initialized", id_=None).status_code == 202
+    assert {t["name"] for t in result(rpc("tools/list", id_=2))["tools"]} == TOOLS
+    called = result(rpc("tools/call", {"name": "ask", "arguments": {"question": HTE_Q}}, id_=3))
+    assert called["isError"] is False
+    assert called["structuredContent"] == v1(http, "/v1/ask", {"question": HTE_Q})
 
 
 def test_tool_calls_share_the_v1_rate_limit(built_settings, assistant):
