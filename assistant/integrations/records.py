@@ -25,23 +25,23 @@ def hit_metadata(hit: Hit) -> dict[str, Any]:
 
 
 def unit_scores(fusion: str, hits: list[Hit]) -> list[float]:
-    """Each hit's score on 0..1, in the hits' order, for every fusion method (PA_FUSION):
+    """Each hit's score on 0..1, in the hits' order, for every fusion method (PA_FUSION): the score divided by
+    the best the method can give, or by the best hit's score when that is higher (a reranker that adds to the
+    fused score) or when the method has no bound, a negative one counted as 0.
 
-    * weighted: already on 0..1 (a sum of scores normalised to 0..1 with weights that sum to 1);
-    * rrf: divided by the score of a passage that every retriever ranks first, so 1.0 is the best possible;
-    * bm25: divided by the best BM25 score of the candidates (as weighted fusion normalises BM25);
-    * dense: the cosine similarity, a negative one counted as 0.
+    * weighted: the best possible is 1 (scores normalised to 0..1, weights that sum to 1): kept as they are;
+    * rrf: the best possible is the score of a passage every retriever ranks first (sum of w / (k + 1));
+    * bm25: unbounded, so relative to the best candidate (as weighted fusion normalises BM25);
+    * dense: the cosine similarity, at most 1.
     """
     if not hits:
         return []
-    if fusion in ("weighted", "rrf"):
-        names = sorted({name for h in hits for name in h.sources}) or ["bm25", "dense"]
-        even = {name: 1.0 / len(names) for name in names}  # any split summing to 1 has the same ceiling
-        ceiling = fuse(fusion, {name: [("best", 1.0)] for name in names}, even)[0][1]
-    elif fusion == "bm25":
-        ceiling = max(h.score for h in hits)
+    if fusion in ("weighted", "rrf"):  # the weights of HybridSearcher.weights_for sum to 1, however split
+        best = fuse(fusion, {"bm25": [("best", 1.0)], "dense": [("best", 1.0)]}, {"bm25": 0.5, "dense": 0.5})
+        bound = best[0][1]
     else:
-        ceiling = 1.0
+        bound = 1.0 if fusion == "dense" else 0.0
+    ceiling = max(bound, max(h.score for h in hits))
     return [min(1.0, max(0.0, h.score / ceiling)) if ceiling > 0 else 0.0 for h in hits]
 
 
