@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     index_poll_seconds: float = Field(10.0, ge=0, le=3600, description="How often `serve` checks whether another process switched the active index (docs add/remove, index); 0 = never.")
     model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (documents upload/remove); unset = they are disabled (403).")
+    dify_api_key: SecretStr | None = Field(None, description="Bearer key Dify sends to the External Knowledge API (POST /dify/retrieval), compared in constant time; unset = that endpoint answers 403.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest document upload accepted (413 above).")
     max_docx_uncompressed_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Largest total uncompressed size of a .docx package (the sum of its ZIP entries), checked before it is opened; a larger one is refused as a possible ZIP bomb.")
     max_docx_compression_ratio: float = Field(200.0, ge=1.0, description="Largest compression ratio (uncompressed / compressed) of one .docx entry over 1 MB; a higher one is refused as a possible ZIP bomb.")

@@ -19,16 +19,15 @@ import argparse
 import asyncio
 import json
 import re
-import socket
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from helpers import ThreadedServer
 
 NO_ANSWER = "资料中没有相关内容。"
 REWRITE_SYSTEM_PREFIX = "你是检索查询改写器"
@@ -105,8 +104,7 @@ class OpenAITestServer:
         self.requests: list[dict] = []
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
         self.url = ""
         self.app = self._build_app()
 
@@ -194,26 +192,14 @@ class OpenAITestServer:
         yield "data: [DONE]\n\n"
 
     def start(self, port: int = 0) -> "OpenAITestServer":
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))  # bound here, so the port cannot be taken by someone else
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("OpenAITestServer failed to start")
-            time.sleep(0.01)
+        self._server = ThreadedServer(self.app, lifespan="off")
+        self.url = self._server.start(port) + "/v1"
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
-            self._server = self._thread = None
+            self._server.stop()
+            self._server = None
 
     def __enter__(self) -> "OpenAITestServer":
         return self.start()
