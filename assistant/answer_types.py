@@ -17,6 +17,7 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "money": (
         re.compile(r"多少钱|多少万|多少元|多少亿|几万|金额|额度|补贴标准|奖励标准|资助标准|补贴多少|奖励多少|资助多少|奖补多少|"
                    r"给多少|拿多少|发多少|多少补贴|多少奖励|多少资金|多少经费|规模有多大|多大规模|资金规模|基金规模|总额|"
+                   r"(?:补贴|奖励|资助|奖补|补助|奖金|经费)(?:标准)?(?:是|为|有|能有)多少|"
                    r"how much money|how much (?:funding|subsidy|support|is the (?:subsidy|grant|award|reward))|"
                    r"\bamount\b|\byuan\b|\brmb\b|how (?:big|large) is the fund", re.I),
         re.compile(rf"\d[\d,.]*\s*(?:万元|亿元|元|万|亿)|[{CN_NUM}]+(?:万元|亿元|元)|[(（]\s*(?:万元|亿元|元)\s*[)）]"),

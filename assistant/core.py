@@ -27,7 +27,7 @@ from assistant.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
 from assistant.finder.chat import answer_from_match, support_profile
-from assistant.gate import Gate, RuleGate
+from assistant.gate import Gate, LLMGate, RuleGate
 from assistant.listing import Lister
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
@@ -143,7 +143,8 @@ class Assistant:
         info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
                          len(passages), len({p.doc_id for p in passages}))
         glossary = default_glossary(settings.thesaurus, settings.en_glossary)
-        return cls(settings, searcher, passages, answerer, glossary, info, llm, stats=stats,
+        gate: Gate = RuleGate(stats) if llm is None else LLMGate(RuleGate(stats), llm)
+        return cls(settings, searcher, passages, answerer, glossary, info, llm, stats=stats, gate=gate,
                    reranker=make_reranker(settings.reranker, stats, llm))
 
     @staticmethod

@@ -95,6 +95,26 @@ def _stated(field: str, passages: list[Passage]) -> Stated | None:
     return None
 
 
+KINDS = ("规划", "办法", "通知", "意见", "方案", "细则", "措施", "条例", "规定", "指引", "计划", "纲要")
+
+
+def _named_document(query: Query, docs: dict[str, list[Passage]]) -> list[Passage] | None:
+    """The document the question means: the one its title words name best, the one of the kind it names
+    (这个规划 -> the only 规划), or the only document; None when that is unclear."""
+    def overlap(ps: list[Passage]) -> int:
+        return sum(t in ps[0].doc_title for t in query.terms.weights)
+
+    ranked = sorted(docs.values(), key=lambda ps: -overlap(ps))
+    if ranked and overlap(ranked[0]) and (len(ranked) == 1 or overlap(ranked[0]) > overlap(ranked[1])):
+        return ranked[0]
+    for kind in KINDS:
+        if kind in query.question:
+            of_kind = [ps for ps in docs.values() if kind in ps[0].doc_title]
+            if len(of_kind) == 1:
+                return of_kind[0]
+    return ranked[0] if len(docs) == 1 else None
+
+
 def docinfo_answer(query: Query, passages: list[Passage], stats: TermStats) -> Answer | None:
     field = asked_field(query.question)
     if field is None:
@@ -104,11 +124,10 @@ def docinfo_answer(query: Query, passages: list[Passage], stats: TermStats) -> A
         docs.setdefault(p.doc_id, []).append(p)
     if not _names_only_the_document(query, stats, docs):
         return None
-    # the document the question names (most title words), the only one, or none
-    scored = sorted(docs.values(), key=lambda ps: -sum(t in ps[0].doc_title for t in query.terms.weights))
-    if len(docs) > 1 and not any(t in scored[0][0].doc_title for t in query.terms.weights):
+    named = _named_document(query, docs)
+    if named is None:
         return None
-    stated = _stated(field, scored[0])
+    stated = _stated(field, named)
     if stated is None:
         return None
     p = stated.passage

@@ -114,4 +114,14 @@ def make_reranker(spec: str, stats: TermStats, llm=None) -> Reranker:
         return FeatureReranker(stats)
     if kind == "none":
         return KeepOrder()
+    if kind in {"st", "sentence-transformers"} and arg:
+        from assistant.rerank_models import CrossEncoderReranker
+
+        return CrossEncoderReranker(arg)
+    if kind == "llm":
+        if llm is None:
+            raise ConfigError("PA_RERANKER=llm needs an LLM: set PA_LLM_BASE_URL (or choose features, none, st:<model>)")
+        from assistant.rerank_models import LLMReranker
+
+        return LLMReranker(llm)
     raise ConfigError(f"PA_RERANKER={spec!r} is not known; allowed: features, none, st:<model name or path>, llm")

@@ -91,6 +91,23 @@ def default_reply(body: dict) -> str:
     return answer
 
 
+JUDGE_PREFIXES = ("你是检索结果审核员", "你是检索结果排序器")  # the relevance verdict, the LLM reranker
+
+
+def is_judgement(body: dict) -> bool:
+    return _last(body.get("messages") or [], "system").startswith(JUDGE_PREFIXES)
+
+
+def default_judgement(body: dict) -> str:
+    """A lenient relevance verdict (the passages answer; tests that need a "no" push one), or a ranking
+    that keeps the given order."""
+    messages = body.get("messages") or []
+    if _last(messages, "system").startswith(JUDGE_PREFIXES[1]):
+        n = len(_PASSAGE_RE.findall(_last(messages, "user")))
+        return json.dumps({"ranking": list(range(1, n + 1))})
+    return json.dumps({"answerable": True, "passages": [1], "reason": "scripted default verdict"})
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     err_type = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     code = "invalid_api_key" if status == 401 else err_type
@@ -101,8 +118,10 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 class OpenAITestServer:
     def __init__(self, model: str = "test-model", api_key: str | None = None):
         self.model, self.api_key = model, api_key
-        self.requests: list[dict] = []
+        self.requests: list[dict] = []  # answer and rewrite requests
+        self.judgements: list[dict] = []  # relevance-verdict and rerank requests (answered from their own queue)
         self._queue: deque[Reply] = deque()
+        self._judge_queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server: ThreadedServer | None = None
         self.url = ""
@@ -112,16 +131,25 @@ class OpenAITestServer:
         with self._lock:
             self._queue.extend(Reply(content=r) if isinstance(r, str) else r for r in replies)
 
+    def push_judgement(self, *replies: Reply | str) -> None:
+        """Replies for the next verdict / rerank requests (default: `default_judgement`)."""
+        with self._lock:
+            self._judge_queue.extend(Reply(content=r) if isinstance(r, str) else r for r in replies)
+
     def reset(self) -> None:
         with self._lock:
             self._queue.clear()
+            self._judge_queue.clear()
             self.requests.clear()
+            self.judgements.clear()
 
     def _next(self, body: dict) -> Reply:
+        judged = is_judgement(body)
         with self._lock:
-            if self._queue:
-                return self._queue.popleft()
-        return Reply(content=default_reply(body))
+            queue = self._judge_queue if judged else self._queue
+            if queue:
+                return queue.popleft()
+        return Reply(content=default_judgement(body) if judged else default_reply(body))
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()
@@ -140,7 +168,7 @@ class OpenAITestServer:
             except ValueError:
                 return _error(400, "request body is not valid JSON")
             with self._lock:
-                self.requests.append(body)
+                (self.judgements if is_judgement(body) else self.requests).append(body)
             if not self._authorized(request):
                 return _error(401, "Incorrect API key provided.")  # no queued reply is consumed
             reply = self._next(body)

@@ -73,8 +73,9 @@ def test_years_in_question_must_appear(stats):
 def test_numbers_in_question_must_appear(stats):
     t = terms("研发投入强度3.2%是哪年的目标？", stats)
     assert t.numbers == ["3.2"] and t.years == []
-    assert provides(t, "研发投入强度达到3.2%。") is True
-    assert provides(t, "研发投入强度达到3%。") is False
+    assert provides(t, "到2025年，研发投入强度达到3.2%。") is True
+    assert provides(t, "到2025年，研发投入强度达到3%。") is False
+    assert provides(t, "研发投入强度达到3.2%。") is False  # 哪年 asks for a year: this sentence names none
 
 
 def test_question_number_is_not_matched_inside_a_longer_number(stats):
