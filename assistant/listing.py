@@ -100,14 +100,20 @@ class Lister:
             return None
         listed = items(node)
         cited, rest = listed[:MAX_CITED], listed[MAX_CITED:]
-        citations = [Citation.of(n, p, _lead_sentence(p)) for n, (_, p) in enumerate(cited, start=1)]
+        # the heading's own paragraph often names the items in one sentence: it is cited first
+        intro = next((p for p in node.own if p.kind not in ("table_row", "heading")), None)
+        first = 1 if intro is not None else 0
+        citations = ([Citation.of(1, intro, _lead_sentence(intro))] if intro is not None else []) + \
+            [Citation.of(n, p, _lead_sentence(p)) for n, (_, p) in enumerate(cited, start=1 + first)]
         heading = node.path[-1]
+        numbered = list(enumerate(cited, start=1 + first))
         if query.latin:
-            body = "; ".join(f"{lead} [{n}]" for n, (lead, _) in enumerate(cited, start=1))
-            text = f"{source_phrase([p for _, p in cited], True)}, “{heading}” has {len(listed)} items: {body}"
+            body = "; ".join(f"{lead} [{n}]" for n, (lead, _) in numbered)
+            text = f"{source_phrase([p for _, p in cited], True)}, “{heading}”{' [1]' if first else ''} has " \
+                   f"{len(listed)} items: {body}"
         else:
-            body = "；".join(f"{lead}[{n}]" for n, (lead, _) in enumerate(cited, start=1))
-            text = f"{source_phrase([p for _, p in cited])}，“{heading}”包括以下{len(listed)}项：{body}。"
+            body = "；".join(f"{lead}[{n}]" for n, (lead, _) in numbered)
+            text = f"{source_phrase([p for _, p in cited])}，“{heading}”{'[1]' if first else ''}包括以下{len(listed)}项：{body}。"
         related = [Citation.of(0, p) for _, p in rest]
         return Answer(question=query.question, answer=text, answerable=True, mode="extractive",
                       citations=citations, related=related)
