@@ -128,13 +128,20 @@ def docinfo_answer(query: Query, passages: list[Passage], stats: TermStats) -> A
     if named is None:
         return None
     stated = _stated(field, named)
-    if stated is None:
-        return None
+    from_meta = stated is None
+    if from_meta:  # recorded in the document's metadata (a sidecar) but not in its text: say so
+        value = str(named[0].meta.get(field) or "")
+        if not value:
+            return None
+        value = _cn_date(value) if field == "issued" else value
+        stated = Stated(named[0], "", value)
     p = stated.passage
     zh, en = LABELS[field]
     if query.latin:
-        text = f"The {en} of 《{p.doc_title}》: “{stated.value}” [1]"
+        source = " (from the document's metadata, not its text)" if from_meta else ""
+        text = f"The {en} of 《{p.doc_title}》: “{stated.value}”{source} [1]"
     else:
-        text = f"《{p.doc_title}》的{zh}：{stated.value}[1]"
+        source = "（据文件登记信息，正文未载明）" if from_meta else ""
+        text = f"《{p.doc_title}》的{zh}：{stated.value}{source}[1]"
     return Answer(question=query.question, answer=text, answerable=True, mode="extractive",
                   citations=[Citation.of(1, p, stated.quote)])

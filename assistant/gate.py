@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 _JSON = re.compile(r"\{.*\}", re.S)
 
 
+SUBJECT_SHARE = 0.5  # a typed value answers when its sentence names this share of the question's specific terms
+
+
 @dataclass
 class Refusal:
     reason: str  # why, for notices and eval reports ("low relevance", "深圳 is not mentioned in the documents")
@@ -48,9 +51,12 @@ def usable(terms: QueryTerms, cands: list[Candidate], specific: set[str] = froze
     """The candidates that hold every asked-for answer type and every year/number of the question; when a
     type of value is asked for, the sentence (or its own heading) must also name the asked subject — one
     of the question's `specific` terms — so a figure about something else never answers."""
-    def about_subject(c: Candidate) -> bool:
+    total = sum(terms.weights[t] for t in specific)
+
+    def about_subject(c: Candidate) -> bool:  # most of the subject's weight is named where the value stands
         heading = c.hit.passage.section[-1] if c.hit.passage.section else ""
-        return not specific or bool(present_terms(terms, f"{c.sentence} {heading}") & specific)
+        named = present_terms(terms, f"{c.sentence} {heading}") & specific
+        return not specific or sum(terms.weights[t] for t in named) >= SUBJECT_SHARE * total
 
     return [c for c in cands if provides(terms, f"{c.sentence} {c.hit.passage.section_path}",
                                          period_years(c.hit.passage.meta.get("period")))
