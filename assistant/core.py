@@ -193,7 +193,9 @@ class Assistant:
 
     def _parts(self, query: Query) -> list[str]:
         """The parts of a multi-part question (a follow-up, resolved from the history, is one question)."""
-        return [query.question] if query.history else split_question(query.question, self.glossary)
+        if query.history or not self.settings.multipart:
+            return [query.question]
+        return split_question(query.question, self.glossary)
 
     def _answer(self, query: Query) -> Answer:
         """Steps 2-5 for one question."""
@@ -263,7 +265,9 @@ class Assistant:
             return None
         answer = self._support_answer(query)
         if answer is None:
-            answer = docinfo_answer(query, self.passages, self.stats) or self.lister.answer(query)
+            answer = docinfo_answer(query, self.passages, self.stats)
+            if answer is None and self.settings.list_answers and self.answerer.mode == "extractive":
+                answer = self.lister.answer(query)
             if answer is not None:
                 answer.standalone_question = query.standalone
         return answer

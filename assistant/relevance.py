@@ -10,6 +10,7 @@ Checks calibrated on the dev set (`python -m evals run`, thresholds in `Threshol
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 import re
 from dataclasses import dataclass
 
@@ -99,10 +100,15 @@ def specific_terms(terms: QueryTerms, stats: TermStats, max_df_share: float = 0.
     return {t for t in terms.weights if stats.df.get(t, 0) <= limit and not t.replace(".", "").isdigit()}
 
 
+@lru_cache(maxsize=50_000)
+def _text_index(text: str) -> tuple[frozenset[str], str]:
+    """(tokens, normalised lower-case text): passages, sentences and headings recur across questions."""
+    return frozenset(tokenize(text)), normalize(text).lower()
+
+
 def present_terms(terms: QueryTerms, text: str) -> set[str]:
     """The query terms that occur in text (as tokens, or as substrings for words jieba cuts otherwise)."""
-    toks = set(tokenize(text))
-    low = normalize(text).lower()
+    toks, low = _text_index(text)
     return {t for t in terms.weights if t in toks or (len(t) >= 2 and t in low)}
 
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     fusion: str = Field("weighted", description="How BM25 and vector results are fused: weighted | rrf | bm25 | dense.")
     bm25_weight: float = Field(0.7, ge=0.0, le=1.0, description="Weight of BM25 in weighted fusion (dense = 1 - it).")
     reranker: str = Field("features", description="How the fused candidates are reranked: 'features' (heading, best sentence, enumeration penalty), 'none', 'st:<cross-encoder name or path>' (needs the [st] extra), or 'llm' (the configured LLM).")
+    list_answers: bool = Field(True, description="Answer enumeration questions with every item under the heading that names what is asked, each cited (assistant/listing.py).")
+    multipart: bool = Field(True, description="Split multi-part questions (A和B分别…, two questions in one) and answer each part (assistant/multipart.py).")
     thesaurus: bool = Field(True, description="Map colloquial Chinese (缺钱, 电动车, 外国人来工作) to the documents' terms (retrieval/data/thesaurus.toml).")
     en_glossary: bool = Field(True, description="Map English terms to the documents' Chinese terms (retrieval/data/en_glossary.toml).")
     max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")

@@ -112,6 +112,19 @@ def run(
 
 
 @app.command()
+def ablation(
+    set_path: Path = typer.Argument(DEFAULT_SET, help="Evaluation set (JSONL, CSV or XLSX)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write each configuration's results.jsonl here."),
+):
+    """Each answer-quality mechanism's contribution: the set with one mechanism switched off at a time."""
+    from assistant.settings import get_settings
+    from evals.ablation import markdown, run_ablation
+
+    table = run_ablation(get_settings(), _load_set(set_path), out)
+    print(markdown(table))
+
+
+@app.command()
 def compare(
     dir_a: Path = typer.Argument(..., help="The earlier run directory (baseline)."),
     dir_b: Path = typer.Argument(..., help="The later run directory."),

@@ -41,20 +41,26 @@ class Expansion:
         return self.query if not self.added else f"{self.query} {' '.join(self.added)}"
 
 
-def _alias_pattern(alias: str) -> re.Pattern[str]:
-    escaped = re.escape(alias)
-    if re.fullmatch(r"[A-Za-z0-9&＆ .\-]+", alias):  # latin: whole words, any case
-        return re.compile(rf"(?<![A-Za-z]){escaped}(?![A-Za-z])", re.IGNORECASE)
-    return re.compile(escaped)
+_LATIN = re.compile(r"[A-Za-z0-9&＆ .\-]+")
+
+
+def _alternation(aliases: list[str]) -> str:
+    return "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
 
 
 class Glossary:
     def __init__(self, terms: list[Term]):
         self.terms = terms
-        self._patterns = [
-            (term, [_alias_pattern(a) for a in sorted((term.canonical, *term.aliases), key=len, reverse=True)])
-            for term in terms
-        ]
+        # every alias (and canonical term) -> the first term that lists it; latin ones match whole words, any case
+        self._owner: dict[str, Term] = {}
+        for term in terms:
+            for alias in (term.canonical, *term.aliases):
+                self._owner.setdefault(alias.lower() if _LATIN.fullmatch(alias) else alias, term)
+        latin = [a for a in self._owner if _LATIN.fullmatch(a)]
+        other = [a for a in self._owner if not _LATIN.fullmatch(a)]
+        # a lookahead finds, at every position, the longest alias starting there (overlaps included)
+        self._latin = re.compile(rf"(?<![A-Za-z])(?=({_alternation(latin)})(?![A-Za-z]))", re.IGNORECASE) if latin else None
+        self._other = re.compile(rf"(?=({_alternation(other)}))") if other else None
 
     @classmethod
     def load(cls, *paths) -> "Glossary":
@@ -69,10 +75,9 @@ class Glossary:
     def find(self, text: str) -> list[tuple[Term, int, int]]:
         """Glossary terms mentioned in text, as (term, start, end) of the longest non-overlapping matches."""
         found: list[tuple[Term, int, int]] = []
-        for term, patterns in self._patterns:
-            for rx in patterns:
-                for m in rx.finditer(text):
-                    found.append((term, m.start(), m.end()))
+        for rx, key in ((self._other, str), (self._latin, str.lower)):
+            for m in rx.finditer(text) if rx is not None else ():
+                found.append((self._owner[key(m.group(1))], m.start(1), m.end(1)))
         found.sort(key=lambda f: (-(f[2] - f[1]), f[1]))
         taken: list[tuple[Term, int, int]] = []
         for f in found:
