@@ -35,6 +35,7 @@ from assistant.multipart import combine, split_question
 from assistant.query import Query, understand
 from assistant.relevance import TermStats
 from assistant.rerank import RERANK_POOL, KeepOrder, Reranker, make_reranker
+from assistant.sentence_vectors import SentenceMatcher, SentenceVectors
 from assistant.settings import Settings
 from assistant.validation import check_history, check_k, check_text
 from retrieval.bm25 import BM25Retriever
@@ -133,17 +134,20 @@ class Assistant:
             )
         passages, _ = store.read_all(active.collection)
         bm25 = _load_bm25(settings.data_dir, active.name, passages, active.info.get("fingerprint", ""))
-        searcher = HybridSearcher(passages, [bm25, VectorRetriever(active.collection, embedder)],
-                                  settings.fusion, settings.bm25_weight)
+        dense = VectorRetriever(active.collection, embedder)
+        searcher = HybridSearcher(passages, [bm25, dense], settings.fusion, settings.bm25_weight)
         stats = TermStats(passages)
-        extractive = ExtractiveAnswerer(stats)
+        vectors = SentenceVectors.load_or_embed(passages, embedder, Path(settings.data_dir) / "sentences")
+        matcher = SentenceMatcher(vectors, dense.query_vector)
+        extractive = ExtractiveAnswerer(stats, matcher=matcher)
         if llm is None and settings.llm_base_url:
             llm = OpenAIChat.from_settings(settings)
         answerer: Answerer = LLMAnswerer(llm, extractive) if llm is not None else extractive
         info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
                          len(passages), len({p.doc_id for p in passages}))
         glossary = default_glossary(settings.thesaurus, settings.en_glossary)
-        gate: Gate = RuleGate(stats) if llm is None else LLMGate(RuleGate(stats), llm)
+        rules = RuleGate(stats, matcher=matcher)
+        gate: Gate = rules if llm is None else LLMGate(rules, llm)
         return cls(settings, searcher, passages, answerer, glossary, info, llm, stats=stats, gate=gate,
                    reranker=make_reranker(settings.reranker, stats, llm))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from assistant.relevance import QueryTerms, TermStats, present_terms, share, specific_terms
 from assistant.safety import FOREIGN_MARK, instruction_free
@@ -16,6 +17,7 @@ from retrieval.text import split_sentences
 SENTENCE_POOL = 5  # passages whose sentences are candidates
 ENUM_ITEMS = 6  # a sentence listing this many items (、，) is an enumeration of topics
 CROWDED_WEIGHT = 0.5
+DENSE_WEIGHT = 0.3  # share of a candidate's score from its sentence vector (chosen on the dev set)
 CLOSE = 0.85  # candidates scoring this close to the best compete on how many specific terms they name
 _ENUM_SEP = re.compile(r"[、，,]")
 LEAD_CHARS = 20
@@ -55,12 +57,15 @@ def enumerated(sentence: str, found: set[str]) -> bool:
     return bool(found) and len(_ENUM_SEP.findall(sentence)) >= ENUM_ITEMS
 
 
-def candidates(terms: QueryTerms, hits: list[Hit], specific: set[str] | None = None) -> list[Candidate]:
+def candidates(terms: QueryTerms, hits: list[Hit], specific: set[str] | None = None,
+               similarity: Callable[[str], float | None] | None = None) -> list[Candidate]:
     """Every sentence of the top passages, scored by term coverage plus its passage's retrieval score.
 
     With `specific` (the question's specific terms), a sentence that names some of them (beyond its heading)
     only as items of a long enumeration counts CROWDED_WEIGHT of its coverage:
-    "瞄准工程机械、人工智能、集成电路…等前沿领域" mentions a field; the 专栏 item about it is the answer."""
+    "瞄准工程机械、人工智能、集成电路…等前沿领域" mentions a field; the 专栏 item about it is the answer.
+    With `similarity` (the question's cosine with a sentence's vector), DENSE_WEIGHT of the score is the
+    sentence's similarity, min-max scaled over the candidates: meaning shared without words."""
     if not hits:
         return []
     top = hits[0].score or 1.0
@@ -82,6 +87,13 @@ def candidates(terms: QueryTerms, hits: list[Hit], specific: set[str] | None = N
             weight = CROWDED_WEIGHT if enumerated(s, listed) else 1.0
             out.append(Candidate(rank, hit, s, 0.55 * cov * weight + 0.45 * prior, cov, share(terms, present, skip),
                                  crowded=weight < 1.0))
+    if similarity is not None and DENSE_WEIGHT > 0:
+        sims = [similarity(c.sentence) for c in out]
+        known = [s for s in sims if s is not None]
+        lo, hi = (min(known), max(known)) if known else (0.0, 0.0)
+        for c, s in zip(out, sims):
+            scaled = (s - lo) / (hi - lo) if s is not None and hi > lo else 0.0
+            c.score = (1 - DENSE_WEIGHT) * c.score + DENSE_WEIGHT * scaled
     out.sort(key=lambda c: (-c.score, c.hit_rank))
     return out
 

@@ -13,6 +13,7 @@ from assistant.compose import source_phrase
 from assistant.evidence import SENTENCE_POOL, Candidate, candidates, most_specific
 from assistant.gate import usable
 from assistant.query import Query
+from assistant.sentence_vectors import SentenceMatcher
 from assistant.relevance import TermStats, Thresholds, present_terms, specific_terms
 from retrieval.passage import Hit
 
@@ -32,15 +33,17 @@ def _span(text: str, quotes: list[str]) -> str:
 class ExtractiveAnswerer:
     mode = "extractive"
 
-    def __init__(self, stats: TermStats, thresholds: Thresholds | None = None):
+    def __init__(self, stats: TermStats, thresholds: Thresholds | None = None, matcher: SentenceMatcher | None = None):
         self.stats = stats
         self.thresholds = thresholds or Thresholds()
+        self.matcher = matcher  # sentence vectors: the question's similarity with single sentences
 
     def choose(self, query: Query, hits: list[Hit]) -> list[Candidate]:
         """The sentences to quote: the best one, then close runners-up (at most MAX_QUOTES, MAX_ANSWER_CHARS)."""
         th = self.thresholds
         specific = specific_terms(query.terms, self.stats, th.specific_df_share)
-        found = usable(query.terms, candidates(query.terms, hits, specific), specific)
+        similarity = self.matcher.for_query(query.expanded) if self.matcher is not None else None
+        found = usable(query.terms, candidates(query.terms, hits, specific, similarity), specific)
         cands = most_specific(query.terms, self.stats, found, th.specific_df_share)
         if not cands:
             return []

@@ -27,6 +27,7 @@ from assistant.evidence import Candidate, candidates
 from assistant.llm import LLMClient
 from assistant.prompt import VERDICT_SYSTEM, judged_messages
 from assistant.query import Query
+from assistant.sentence_vectors import SentenceMatcher
 from assistant.relevance import QueryTerms, TermStats, Thresholds, coverage, period_years, present_terms, provides, \
     specific_terms
 from retrieval.passage import Hit
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 _JSON = re.compile(r"\{.*\}", re.S)
 
 
+STRONG_MATCH = 3.5  # z-score of the best sentence's similarity among all sentences (assistant.sentence_vectors)
 SUBJECT_SHARE = 0.5  # a typed value answers when its sentence names this share of the question's specific terms
 
 
@@ -66,9 +68,10 @@ def usable(terms: QueryTerms, cands: list[Candidate], specific: set[str] = froze
 class RuleGate:
     """The rules above, with thresholds calibrated on the dev set."""
 
-    def __init__(self, stats: TermStats, thresholds: Thresholds | None = None):
+    def __init__(self, stats: TermStats, thresholds: Thresholds | None = None, matcher: SentenceMatcher | None = None):
         self.stats = stats
         self.thresholds = thresholds or Thresholds()
+        self.matcher = matcher  # sentence vectors: a strong semantic match overrides rules 3-4
 
     def check(self, query: Query, hits: list[Hit]) -> Refusal | None:
         return self.judged(query, hits) or self.typed(query, hits)
@@ -80,12 +83,16 @@ class RuleGate:
             return Refusal("nothing retrieved")
         if terms.unknown_names:
             return Refusal(f"{'、'.join(terms.unknown_names)} is not mentioned in the documents")
+        lexical = None
         if not self.on_topic(terms, hits):
-            return Refusal("none of the question's specific terms occurs in the retrieved text")
-        feats = self.features(terms, hits)
-        if feats["coverage"] < th.min_coverage and feats["dense"] < th.min_dense:
-            return Refusal("low relevance")
-        return None
+            lexical = Refusal("none of the question's specific terms occurs in the retrieved text")
+        else:
+            feats = self.features(terms, hits)
+            if feats["coverage"] < th.min_coverage and feats["dense"] < th.min_dense:
+                lexical = Refusal("low relevance")
+        if lexical is not None and self.matcher is not None and self.matcher.standout(query.expanded) >= STRONG_MATCH:
+            return None  # words differ, meaning matches: a sentence stands out from the whole library
+        return lexical
 
     def typed(self, query: Query, hits: list[Hit]) -> Refusal | None:
         """The typed checks: a sentence holds a value of the asked type about the asked subject, and the
