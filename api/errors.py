@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +21,27 @@ def invalid(field: str, message: str, kind: str = "value_error") -> JSONResponse
     return JSONResponse(status_code=422, content={"detail": [{"loc": ["body", field], "msg": message, "type": kind}]})
 
 
+def printable(obj: Any) -> Any:
+    """`obj` with every string made encodable: a lone surrogate the client sent is echoed as `\\ud800`
+    (FastAPI's own 422 would fail to encode it and answer 500)."""
+    if isinstance(obj, str):
+        return obj.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(obj, dict):
+        return {printable(k): printable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [printable(v) for v in obj]
+    return obj
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = jsonable_encoder(exc.errors())
+        for e in errors:
+            if e.get("type") == "string_unicode":  # pydantic's own words for a lone surrogate
+                e["msg"] = "the text contains a lone surrogate, which is not text (not encodable as UTF-8)"
+        return JSONResponse(status_code=422, content={"detail": printable(errors)})
+
     @app.exception_handler(InvalidQuery)
     async def _invalid(request: Request, exc: InvalidQuery):
         return invalid(exc.field or "body", str(exc))

@@ -32,7 +32,7 @@ from assistant.query import Query, understand
 from assistant.relevance import TermStats
 from assistant.rerank import KeepOrder, Reranker
 from assistant.settings import Settings
-from assistant.validation import check_history, check_k, check_text
+from assistant.validation import check_filters, check_history, check_k, check_text
 from retrieval.bm25 import BM25Retriever
 from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
@@ -158,9 +158,9 @@ class Assistant:
                    filters: dict[str, Any] | None = None, *, field: str = "question") -> Query:
         """Step 1: the validated question, follow-ups resolved, glossary applied, terms weighed."""
         question = check_text(field, question, self.settings.max_question_chars)
-        history = check_history(history, self.settings.max_history_messages)
+        history = check_history(history, self.settings.max_history_messages, self.settings.max_message_chars)
         k = check_k("top_k", self.settings.top_k if top_k is None else top_k)
-        return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=filters)
+        return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=check_filters(filters))
 
     def retrieve(self, query: Query) -> list[Hit]:
         """Step 3: the passages for the expanded query (hybrid search, filters), reranked."""

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from assistant.validation import TOP_K_MAX, TOP_K_MIN
+from assistant.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN
 from retrieval.index import IndexConfig
 from retrieval.readers import ReadLimits
 from retrieval.store import StoreConfig
@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(0.7, ge=0.0, le=1.0, description="Weight of BM25 in weighted fusion (dense = 1 - it).")
     max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
     max_history_messages: int = Field(20, ge=0, le=200, description="Most earlier chat messages used for follow-ups.")
+    max_message_chars: int = Field(8000, ge=100, le=MESSAGE_CHARS_MAX, description="Longest earlier chat message accepted (history, OpenAI messages); longer: 422.")
     host: str = Field("127.0.0.1", description="Address `serve` listens on (0.0.0.0 for all interfaces).")
     port: int = Field(8000, ge=0, le=65535, description="Port of `serve`; if it is busy and not set explicitly, a free one is used.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest JSON request body accepted by /v1 endpoints (413 above).")
@@ -53,6 +54,10 @@ class Settings(BaseSettings):
     max_docx_entries: int = Field(5000, ge=10, description="Most files (ZIP entries) a .docx package may contain.")
     max_pdf_pages: int = Field(1000, ge=1, description="Most pages a PDF may have; a longer one is refused (split it).")
     pdf_timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Longest time reading one PDF may take (checked between pages); a slower one is refused.")
+    max_document_chars: int = Field(300_000, ge=1000, description="Most characters of text one document may have (after reading); a longer one is refused (split it). Embedding costs about 1.5 ms of CPU per character.")
+    max_document_passages: int = Field(2000, ge=10, description="Most passages one document may give; a document with more is refused (it would hold the library lock while thousands are embedded).")
+    max_passage_chars: int = Field(600, ge=400, le=20000, description="Longest passage: longer text is cut, at a sentence end or comma when there is one, else exactly here (and wide table rows are split).")
+    max_meta_chars: int = Field(500, ge=50, le=100_000, description="Longest metadata value (title, issuer, …; stored on every passage); a longer one given in metadata is refused, a guessed one shortened.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
@@ -68,10 +73,12 @@ class Settings(BaseSettings):
         return ReadLimits(max_docx_uncompressed_bytes=self.max_docx_uncompressed_bytes,
                           max_docx_compression_ratio=self.max_docx_compression_ratio,
                           max_docx_entries=self.max_docx_entries, max_pdf_pages=self.max_pdf_pages,
-                          pdf_timeout_seconds=self.pdf_timeout_seconds)
+                          pdf_timeout_seconds=self.pdf_timeout_seconds, max_document_chars=self.max_document_chars,
+                          max_meta_chars=self.max_meta_chars)
 
     def index_config(self) -> IndexConfig:
-        return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits())
+        return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits(),
+                           max_passage_chars=self.max_passage_chars, max_document_passages=self.max_document_passages)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -27,10 +27,10 @@ def _root() -> None:
     """Evaluation and benchmarks for 政策助手."""
 
 
-def _load_set(path: Path):
+def _load_set(path: Path, max_question_chars: int | None = None):
     """The set's items, or the problems naming the file, row and column (exit code 2)."""
     try:
-        return load_set(path)
+        return load_set(path, max_question_chars)
     except (DatasetError, OSError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2)
@@ -82,8 +82,8 @@ def run(
     if mode not in ("extractive", "llm"):
         console.print(f"[red]error:[/] --mode {mode!r}; allowed: extractive, llm")
         raise typer.Exit(2)
-    items = _load_set(set_path)
     settings = get_settings()
+    items = _load_set(set_path, settings.max_question_chars)
     if mode == "llm" and not settings.llm_base_url:
         console.print("[red]error:[/] --mode llm needs an LLM endpoint: set PA_LLM_BASE_URL (and PA_LLM_MODEL)")
         raise typer.Exit(2)

@@ -24,7 +24,7 @@ from retrieval.documents import Document, iter_corpus
 from retrieval.embedders import Embedder
 from retrieval.passage import Passage
 from retrieval.readers import ReadLimits
-from retrieval.segment import segment
+from retrieval.segment import PASSAGE_MAX, segment
 from retrieval.store import PassageStore, StoreConfig, is_disk_full
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ class IndexConfig:
     corpus_dir: Path
     store: StoreConfig
     limits: ReadLimits = field(default_factory=ReadLimits)
+    max_passage_chars: int = PASSAGE_MAX  # no passage is longer (PA_MAX_PASSAGE_CHARS)
+    max_document_passages: int = 2000  # a document with more passages is refused (PA_MAX_DOCUMENT_PASSAGES)
 
     @property
     def data_dir(self) -> Path:
@@ -66,19 +68,31 @@ def fingerprint(passages: list[Passage], embedder_name: str) -> str:
     return h.hexdigest()
 
 
-def load_passages(corpus_dir: Path, limits: ReadLimits | None = None
-                  ) -> tuple[list[Passage], list[Document], list[DocumentError]]:
+def document_passages(doc: Document, max_passage_chars: int = PASSAGE_MAX,
+                      max_document_passages: int = 2000) -> list[Passage]:
+    """The passages of one document; DocumentError when there are none, or more than the limit."""
+    try:
+        ps = segment(doc, passage_max=max_passage_chars)
+    except Exception as exc:  # a malformed document is reported and skipped
+        raise DocumentError(f"could not be segmented: {exc}", path=doc.path) from exc
+    if not ps:
+        raise DocumentError("no text passages found", path=doc.path)
+    if len(ps) > max_document_passages:
+        raise DocumentError(f"gives {len(ps):,} passages; at most {max_document_passages:,} are allowed per document "
+                            "(PA_MAX_DOCUMENT_PASSAGES): split it", path=doc.path)
+    return ps
+
+
+def load_passages(corpus_dir: Path, limits: ReadLimits | None = None, max_passage_chars: int = PASSAGE_MAX,
+                  max_document_passages: int = 2000) -> tuple[list[Passage], list[Document], list[DocumentError]]:
     docs, errors = iter_corpus(corpus_dir, limits)
     passages: list[Passage] = []
     good: list[Document] = []
     for doc in docs:
         try:
-            ps = segment(doc)
-        except Exception as exc:  # a malformed document is reported and skipped
-            errors.append(DocumentError(f"could not be segmented: {exc}", path=doc.path))
-            continue
-        if not ps:
-            errors.append(DocumentError("no text passages found", path=doc.path))
+            ps = document_passages(doc, max_passage_chars, max_document_passages)
+        except DocumentError as exc:
+            errors.append(exc)
             continue
         passages.extend(ps)
         good.append(doc)
@@ -99,7 +113,8 @@ def build_index(
     progress: Progress | None = None,
 ) -> BuildReport:
     started = time.perf_counter()
-    passages, docs, errors = load_passages(config.corpus_dir, config.limits)
+    passages, docs, errors = load_passages(config.corpus_dir, config.limits, config.max_passage_chars,
+                                           config.max_document_passages)
     if not passages:
         detail = "; ".join(str(e) for e in errors) or "no documents"
         raise IndexFailure(f"nothing to index in {config.corpus_dir}: {detail}")

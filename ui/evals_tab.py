@@ -29,7 +29,7 @@ def evals_tab(service: Service, jobs: Jobs) -> None:
         if not file_path:
             raise gr.Error("请先选择评测集文件（.jsonl / .csv / .xlsx）。")
         try:
-            items = load_set(Path(file_path))
+            items = load_set(Path(file_path), settings.max_question_chars)
         except DatasetError as exc:
             raise gr.Error(f"评测集有误：{exc}") from exc
         try:
