@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     async def lifespan(app: FastAPI):
         service.start()
         yield
+        service.stop()
 
     app = FastAPI(title="政策助手 Policy Assistant", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     trust_forwarded: bool = Field(False, description="Identify clients by the first X-Forwarded-For address (only behind a reverse proxy that sets it); false = the connection's address.")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Origins allowed to call the API from a browser (CORS), comma-separated or a JSON list, e.g. https://a.example,https://b.example; '*' = any; empty = CORS off.")
     index_poll_seconds: float = Field(10.0, ge=0, le=3600, description="How often `serve` checks whether another process switched the active index (docs add/remove, index); 0 = never.")
+    index_retain_seconds: float = Field(120.0, ge=0, le=86400, description="How long an index replaced by a build is kept at least (requests still running on it finish); it is dropped later, once no serving process holds it.")
     model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (documents upload/remove); unset = they are disabled (403).")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest document upload accepted (413 above).")
@@ -67,7 +68,13 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, ge=0, le=5, description="Retries on 429 / 5xx / connection errors (with backoff).")
 
     def store_config(self) -> StoreConfig:
-        return StoreConfig(self.data_dir, self.chroma_host, self.chroma_port, self.chroma_ssl, self.collection_prefix)
+        return StoreConfig(self.data_dir, self.chroma_host, self.chroma_port, self.chroma_ssl, self.collection_prefix,
+                           retain_seconds=self.index_retain_seconds, lease_seconds=self.lease_seconds)
+
+    @property
+    def lease_seconds(self) -> float:
+        """A serving process renews its lease on the index it reads every lease_seconds / 3."""
+        return max(60.0, 3 * self.index_poll_seconds)
 
     def read_limits(self) -> ReadLimits:
         return ReadLimits(max_docx_uncompressed_bytes=self.max_docx_uncompressed_bytes,

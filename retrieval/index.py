@@ -181,11 +181,25 @@ def build_index(
             raise write_error(config.store, exc, current) from exc
         raise
     store.activate(collection, info)  # the switch: one write
-    for name in store.drop_inactive():
-        shutil.rmtree(bm25_dir(config.data_dir, name), ignore_errors=True)
+    collect_garbage(config, store)
     _drop_stale_bm25(config.data_dir, collection.name)
     return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
                        len(passages) - len(missing), time.perf_counter() - started, errors)
+
+
+def collect_garbage(config: IndexConfig, store: PassageStore) -> list[str]:
+    """Drop the old indexes no reader needs any more (see `PassageStore.drop_inactive`), and their BM25 caches."""
+    from retrieval.leases import Leases
+
+    try:
+        held = Leases(store).held(config.store.lease_seconds)
+        dropped = store.drop_inactive(config.store.retain_seconds, held)
+    except Exception as exc:  # noqa: BLE001 - old indexes are dropped next time
+        log.warning("could not drop old indexes: %s", exc)
+        return []
+    for name in dropped:
+        shutil.rmtree(bm25_dir(config.data_dir, name), ignore_errors=True)
+    return dropped
 
 
 def write_error(store: StoreConfig, exc: BaseException, current) -> IndexFailure:

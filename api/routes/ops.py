@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import MetricsDep, ServiceDep
+from api.errors import redact
 from assistant.errors import StoreUnavailable
 
 router = APIRouter(tags=["运维 ops"])
@@ -26,8 +27,9 @@ def readyz(service: ServiceDep, metrics: MetricsDep):
             service.check_store()
         except StoreUnavailable as exc:
             metrics.ready.set(0)
-            return JSONResponse({"status": "store_unavailable", "store": service.store_address(),
-                                 "detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse({"status": "store_unavailable", "store": redact(service.store_address(), service.settings),
+                                 "detail": redact(str(exc), service.settings)}, status_code=503,
+                                headers={"Retry-After": "5"})
         info = service.get().info
         metrics.ready.set(1)
         body.update(passages=info.passages, documents=info.documents, collection=info.collection,
@@ -38,9 +40,9 @@ def readyz(service: ServiceDep, metrics: MetricsDep):
     if service.status == "building":
         body["progress"] = {"done": service.progress[0], "total": service.progress[1]}
     if service.status == "store_unavailable":
-        body["store"] = service.store_address()
+        body["store"] = redact(service.store_address(), service.settings)
     if service.error:
-        body["detail"] = service.error
+        body["detail"] = redact(service.error, service.settings)
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
