@@ -17,6 +17,7 @@ from api import errors
 from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import RateLimit, limited
+from api.ui_guard import UIGuard
 from api.routes import ask, browse, eligibility, evals, feedback, library, openai_compat, ops
 from assistant.service import Progress, Service
 from assistant.core import Assistant
@@ -108,6 +109,13 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/v1/documents": settings.max_upload_bytes + 64 * 1024,
                                   "/v1/evals": 5 * 1024 * 1024 + 64 * 1024})
+    if ui:  # the UI's own API: event bodies capped, files only this client's uploads, uploads budgeted
+        from gradio.utils import get_upload_folder
+
+        app.add_middleware(UIGuard, upload_folder=get_upload_folder(), max_body=settings.max_body_bytes,
+                           uploads_per_hour=settings.ui_uploads_per_hour,
+                           upload_bytes_per_hour=settings.ui_upload_bytes_per_hour,
+                           trust_forwarded=settings.trust_forwarded)
     if settings.rate_limit_per_minute > 0:  # outside BodyLimit: a client over its limit is refused before its body is read
         app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
                            trust_forwarded=settings.trust_forwarded)

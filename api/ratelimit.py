@@ -13,15 +13,19 @@ would have had anyway after `burst / rate` idle seconds).
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import OrderedDict
+
+from api.limits import reply
 
 # path roots limited for every method (the root itself and anything under it)
 LIMITED = ("/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/eligibility", "/v1/passages")
 # path roots limited for reads only (writes there are admin endpoints, guarded by the token)
 LIMITED_READS = ("/v1/documents",)
+# the chat UI's events (Gradio's own API under the /ui mount): limited like the API they stand for
+UI_API = "/ui/gradio_api"
+LIMITED_UI_POSTS = tuple(f"{UI_API}/{p}" for p in ("queue/join", "call", "run", "api"))
 READS = frozenset({"GET", "HEAD"})
 MAX_KEY = 100  # characters of a client key kept (a forged header cannot make a bucket big)
 
@@ -35,7 +39,8 @@ def limited(method: str, path: str) -> bool:
     if method == "OPTIONS":
         return False
     path = path.rstrip("/") or "/"
-    return _under(path, LIMITED) or (method in READS and _under(path, LIMITED_READS))
+    return (_under(path, LIMITED) or (method in READS and _under(path, LIMITED_READS))
+            or (method == "POST" and _under(path, LIMITED_UI_POSTS)))
 
 
 class TokenBuckets:
@@ -100,10 +105,7 @@ class RateLimit:
         await self.app(scope, receive, send)
 
     async def _reject(self, send, retry_after: int) -> None:
-        body = json.dumps({"detail": f"rate limit exceeded: at most {self.per_minute} requests per minute per client "
-                                     f"(bursts of {self.burst}) on the question, search and browse endpoints "
-                                     f"(PA_RATE_LIMIT_PER_MINUTE, PA_RATE_LIMIT_BURST); retry in {retry_after} s"}).encode()
-        await send({"type": "http.response.start", "status": 429,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"retry-after", str(retry_after).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await reply(send, 429, f"rate limit exceeded: at most {self.per_minute} requests per minute per client "
+                               f"(bursts of {self.burst}) on the question, search and browse endpoints and the chat "
+                               f"UI's events (PA_RATE_LIMIT_PER_MINUTE, PA_RATE_LIMIT_BURST); retry in {retry_after} s",
+                    {"retry-after": str(retry_after)})
