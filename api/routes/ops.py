@@ -1,6 +1,8 @@
 """Operations: /healthz (process up), /readyz (index loaded), /metrics (Prometheus)."""
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
@@ -34,7 +36,8 @@ def readyz(service: ServiceDep, metrics: MetricsDep):
         metrics.ready.set(1)
         body.update(passages=info.passages, documents=info.documents, collection=info.collection,
                     embedder=info.embedder, built_at=info.built_at,
-                    ready_seconds=round(service.ready_seconds or 0.0, 3))
+                    ready_seconds=round(service.ready_seconds or 0.0, 3), worker=os.getpid(),
+                    rate_limit=rate_limit_note(service.settings))
         return body
     metrics.ready.set(0)
     if service.status == "building":
@@ -44,6 +47,13 @@ def readyz(service: ServiceDep, metrics: MetricsDep):
     if service.error:
         body["detail"] = redact(service.error, service.settings)
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
+
+def rate_limit_note(settings) -> dict:
+    """What the per-client rate limit is, and that it is counted in this process only."""
+    return {"per_minute": settings.rate_limit_per_minute, "burst": settings.rate_limit_burst,
+            "scope": "per process: with N workers or replicas a client may make up to N times as many requests; "
+                     "put the global limit in the reverse proxy or load balancer (README: Scaling out)"}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
