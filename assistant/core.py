@@ -36,7 +36,7 @@ from assistant.validation import check_filters, check_history, check_k, check_te
 from retrieval.bm25 import BM25Retriever
 from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
-from retrieval.index import BuildReport, bm25_dir, build_index
+from retrieval.index import BuildReport, bm25_dir, build_index, outdated_notice
 from retrieval.passage import Hit, Passage
 from retrieval.search import HybridSearcher
 from retrieval.store import open_store
@@ -114,11 +114,16 @@ class Assistant:
         """Load the active index; build it first when there is none (and `build` is true).
         `llm`: the language model to answer with (default: PA_LLM_BASE_URL's, or none: extractive answers)."""
         store = open_store(settings.store_config())
-        if store.pointer() is None:
+        pointer = store.pointer()
+        notice = outdated_notice(pointer) if pointer is not None else None
+        if pointer is None or notice:
             if not build:
-                raise IndexNotReady("no index has been built yet: run `python -m assistant index`")
+                raise IndexNotReady(f"{notice}: run `python -m assistant index` to rebuild it" if notice else
+                                    "no index has been built yet: run `python -m assistant index`")
             embedder = embedder or make_embedder(settings.embedder)
-            build_index(settings.index_config(), store, lambda: embedder, embedder.name, progress=progress)
+            report = build_index(settings.index_config(), store, lambda: embedder, embedder.name, progress=progress)
+            if report.notice:
+                log.warning("%s", report.notice)
         active = store.active()
         embedder = embedder or make_embedder(settings.embedder)
         if active.info.get("embedder") != embedder.name:

@@ -29,6 +29,26 @@ from retrieval.store import PassageStore, StoreConfig, is_disk_full
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+# What a passages collection holds and how (metadata fields, bounds, the pointer's keys). Bumped when that
+# changes; an index of another format is never read: it is rebuilt from the corpus (with a notice).
+# 1: no "format" key (before the second hardening round); 2: bounded passages and metadata, retired indexes.
+INDEX_FORMAT = 2
+
+
+def index_format(info: dict) -> int:
+    try:
+        return int(info.get("format", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def outdated_notice(info: dict) -> str | None:
+    """A notice when the index `info` describes was written in another format than this version's."""
+    found = index_format(info)
+    if found == INDEX_FORMAT:
+        return None
+    return (f"the index was written by {'an older' if found < INDEX_FORMAT else 'a newer'} version of the product "
+            f"(index format {found}; this version reads format {INDEX_FORMAT})")
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,7 @@ class BuildReport:
     reused: int = 0
     seconds: float = 0.0
     errors: list[DocumentError] = field(default_factory=list)
+    notice: str = ""  # e.g. an index of an older format was rebuilt
 
 
 def fingerprint(passages: list[Passage], embedder_name: str) -> str:
@@ -125,6 +146,10 @@ def build_index(
         current = store.active()
     except IndexNotReady:
         current = None
+    notice = outdated_notice(current.info) if current is not None else None
+    if notice:  # never read an index of another format, not even its vectors: rebuild from the corpus
+        log.warning("%s; rebuilding it from the corpus", notice)
+        rebuild = True
     if current is not None and not rebuild and current.info.get("fingerprint") == fp:
         return BuildReport("unchanged", current.name, len(passages), len(docs), 0, 0,
                            time.perf_counter() - started, errors)
@@ -154,6 +179,7 @@ def build_index(
 
     build_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
     info = {
+        "format": INDEX_FORMAT,
         "fingerprint": fp,
         "embedder": embedder_name,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -184,7 +210,8 @@ def build_index(
     collect_garbage(config, store)
     _drop_stale_bm25(config.data_dir, collection.name)
     return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
-                       len(passages) - len(missing), time.perf_counter() - started, errors)
+                       len(passages) - len(missing), time.perf_counter() - started, errors,
+                       notice=f"{notice}; rebuilt from the corpus" if notice else "")
 
 
 def collect_garbage(config: IndexConfig, store: PassageStore) -> list[str]:
