@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from api import errors
-from api.limits import BodyLimit
+from api.limits import BodyLimit, ResponseLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import RateLimit, limited
 from api.ui_guard import UIGuard
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
 
         app = gr.mount_gradio_app(app, build_ui(service, jobs), path="/ui", allowed_paths=[], css=CSS,
                                   footer_links=["api"], max_file_size="5mb", show_error=True)
+    app.add_middleware(ResponseLimit, max_bytes=settings.max_response_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/v1/documents": settings.max_upload_bytes + 64 * 1024,
                                   "/v1/evals": 5 * 1024 * 1024 + 64 * 1024})

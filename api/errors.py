@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.errors import AssistantError, IndexNotReady, InvalidQuery, StoreUnavailable
+from assistant.errors import AssistantError, BudgetExceeded, IndexNotReady, InvalidQuery, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InvalidQuery)
     async def _invalid(request: Request, exc: InvalidQuery):
         return invalid(exc.field or "body", str(exc))
+
+    @app.exception_handler(BudgetExceeded)
+    async def _budget(request: Request, exc: BudgetExceeded):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return invalid("body", str(exc), "budget_exceeded")
 
     @app.exception_handler(IndexNotReady)
     async def _not_ready(request: Request, exc: IndexNotReady):

@@ -1,4 +1,4 @@
-"""Request body limit for the JSON API (pure ASGI, so streamed responses pass untouched)."""
+"""Request body and response size limits for the JSON API (pure ASGI, so streams stream)."""
 from __future__ import annotations
 
 import json
@@ -76,3 +76,49 @@ async def reply(send, status: int, detail: str, headers: dict[str, str] | None =
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 + extra})
     await send({"type": "http.response.body", "body": body})
+
+
+class ResponseLimit:
+    """Hold what a route under `prefix` sends to `max_bytes` of body (PA_MAX_RESPONSE_BYTES).
+
+    A response with a Content-Length over the limit is replaced by a 422 naming the setting (before any of
+    it is sent); a stream (no Content-Length) is cut where it would pass the limit, ending with an SSE
+    `error` event, and what the route yields after that is dropped.
+    """
+
+    def __init__(self, app, max_bytes: int, prefix: str = "/v1/"):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.prefix = prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            return await self.app(scope, receive, send)
+        state = {"start": None, "sent": 0, "cut": False}
+        why = (f"the response would be over the limit of {self.max_bytes} bytes (PA_MAX_RESPONSE_BYTES); "
+               "ask for fewer passages (top_k) or narrow the filters")
+
+        async def limited_send(message):
+            if state["cut"]:
+                return
+            if message["type"] == "http.response.start":
+                length = dict(message.get("headers", [])).get(b"content-length")
+                if length is not None and int(length) > self.max_bytes:
+                    state["cut"] = True
+                    detail = {"detail": [{"loc": ["body"], "msg": why, "type": "budget_exceeded"}]}
+                    body = json.dumps(detail).encode()
+                    await send({"type": "http.response.start", "status": 422,
+                                "headers": [(b"content-type", b"application/json"),
+                                            (b"content-length", str(len(body)).encode())]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+                return await send(message)
+            if message["type"] == "http.response.body":
+                state["sent"] += len(message.get("body", b""))
+                if state["sent"] > self.max_bytes:
+                    state["cut"] = True
+                    tail = "event: error\ndata: " + json.dumps({"detail": why}) + "\n\n"
+                    return await send({"type": "http.response.body", "body": tail.encode(), "more_body": False})
+            return await send(message)
+
+        await self.app(scope, receive, limited_send)

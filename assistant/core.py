@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 from assistant.answer import Answer, StreamEvent, replay
+from assistant.budget import Budget
 from assistant.compose import refusal_answer
 from assistant.errors import IndexNotReady
 from assistant.extractive import ExtractiveAnswerer
@@ -175,13 +176,18 @@ class Assistant:
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
+        budget = self.budget()
         query = self.understand(question, history, top_k, filters)
+        budget.check("reading the question")
         routed = self._support_answer(query)
         if routed is not None:
+            budget.check("matching the support measures")
             return routed
         hits = self.retrieve(query)
+        budget.check("retrieval")
         refusal = self.gate.check(query, hits)
         answer = refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
+        budget.check("the answer")
         self._finish(answer, query)
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer
@@ -193,14 +199,18 @@ class Assistant:
         Validation, retrieval and the gate run before this returns, so a bad request raises here (and an
         HTTP edge can still answer 422) instead of failing in the middle of a stream.
         """
+        budget = self.budget()
         query = self.understand(question, history, top_k, filters)
+        budget.check("reading the question")
         routed = self._support_answer(query)
         if routed is not None:
+            budget.check("matching the support measures")
             return replay(routed)
         hits = self.retrieve(query)
+        budget.check("retrieval")
         refusal = self.gate.check(query, hits)
         events = replay(refusal_answer(query, hits, refusal)) if refusal else self.answerer.stream(query, hits)
-        return self._finished_events(events, query)
+        return self._finished_events(budget.metered(iter(events)), query)
 
     def _finish(self, answer: Answer, query: Query) -> None:
         answer.standalone_question = query.standalone
@@ -214,8 +224,15 @@ class Assistant:
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
         """The passages `ask` would read for this text (no answer): for `/v1/search` and the staff panel."""
+        budget = self.budget()
         q = self.understand(query, None, k, filters, field="query")
-        return self.searcher.search(q.expanded, q.k, filters, latin=q.latin_search).hits
+        hits = self.searcher.search(q.expanded, q.k, filters, latin=q.latin_search).hits
+        budget.check("retrieval")
+        return hits
+
+    def budget(self) -> Budget:
+        """What one request may cost from now on (PA_MAX_REQUEST_CPU_SECONDS)."""
+        return Budget(self.settings.max_request_cpu_seconds)
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise load lazily (jieba's POS model, the embedder's session)."""
@@ -236,7 +253,10 @@ class Assistant:
 
     def match(self, profile: Profile, limit: int = 20) -> dict[str, Any]:
         """The measures that apply to `profile`: grouped, with status, why, conditions and citations."""
-        return self.finder.match(profile, check_k("limit", limit))
+        budget = self.budget()
+        result = self.finder.match(profile, check_k("limit", limit))
+        budget.check("matching the support measures")
+        return result
 
     def _support_answer(self, query: Query) -> Answer | None:
         """Step 2: a self-describing “which support applies to us?” question, answered by the finder."""

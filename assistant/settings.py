@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     max_document_passages: int = Field(2000, ge=10, description="Most passages one document may give; a document with more is refused (it would hold the library lock while thousands are embedded).")
     max_passage_chars: int = Field(600, ge=400, le=20000, description="Longest passage: longer text is cut, at a sentence end or comma when there is one, else exactly here (and wide table rows are split).")
     max_meta_chars: int = Field(500, ge=50, le=100_000, description="Longest metadata value (title, issuer, …; stored on every passage); a longer one given in metadata is refused, a guessed one shortened.")
+    max_request_cpu_seconds: float = Field(30.0, ge=0, le=3600, description="Most CPU seconds one question, search or eligibility request may use in its own thread (checked between the steps of the pipeline and between streamed events); above: 422 naming this setting. 0 = no limit.")
+    max_response_bytes: int = Field(4 * 1024 * 1024, ge=16 * 1024, description="Largest response body of a /v1 endpoint; a larger one is replaced by a 422 naming this setting (a stream ends with an `error` event).")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
