@@ -5,24 +5,25 @@ import json
 
 
 class BodyLimit:
-    """Answer 413 when a request under `prefix` carries more than `max_bytes` of body.
+    """Answer 413 when a request under one of `prefixes` carries more than `max_bytes` of body.
 
     Checked on the Content-Length header first; a body without one (chunked) is read here, up to the
     limit, before the route sees it.
     """
 
-    def __init__(self, app, max_bytes: int, prefix: str = "/v1/", overrides: dict[str, int] | None = None):
+    def __init__(self, app, max_bytes: int, prefixes: tuple[str, ...] = ("/v1/", "/dify/"),
+                 overrides: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
-        self.prefix = prefix
+        self.prefixes = prefixes
         self.overrides = overrides or {}  # exact path -> its own limit (uploads)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             return await self.app(scope, receive, send)
         limit = self.overrides.get(scope["path"].rstrip("/"), self.max_bytes)
         if limit != self.max_bytes:
-            return await BodyLimit(self.app, limit)(scope, receive, send)
+            return await BodyLimit(self.app, limit, self.prefixes)(scope, receive, send)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -79,20 +80,20 @@ async def reply(send, status: int, detail: str, headers: dict[str, str] | None =
 
 
 class ResponseLimit:
-    """Hold what a route under `prefix` sends to `max_bytes` of body (PA_MAX_RESPONSE_BYTES).
+    """Hold what a route under one of `prefixes` sends to `max_bytes` of body (PA_MAX_RESPONSE_BYTES).
 
     A response with a Content-Length over the limit is replaced by a 422 naming the setting (before any of
     it is sent); a stream (no Content-Length) is cut where it would pass the limit, ending with an SSE
     `error` event, and what the route yields after that is dropped.
     """
 
-    def __init__(self, app, max_bytes: int, prefix: str = "/v1/"):
+    def __init__(self, app, max_bytes: int, prefixes: tuple[str, ...] = ("/v1/", "/dify/")):
         self.app = app
         self.max_bytes = max_bytes
-        self.prefix = prefix
+        self.prefixes = prefixes
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             return await self.app(scope, receive, send)
         state = {"start": None, "sent": 0, "cut": False}
         why = (f"the response would be over the limit of {self.max_bytes} bytes (PA_MAX_RESPONSE_BYTES); "

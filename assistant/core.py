@@ -2,7 +2,8 @@
 
 ask(question, history):
     1. query   = understand(question, history)     # validate; resolve follow-ups; glossary; term analysis
-    2. routed? = the support finder, for “我们是…企业，能享受哪些支持？”
+    2. routed? = the support finder (“我们是…企业，能享受哪些支持？”), or the document's own metadata
+                 for a question about the document itself (文号, 印发日期, 发布机关, 施行)
     3. hits    = retrieve(query)                     # BM25 + vectors -> fusion (retrieval) -> rerank
     4. refusal = gate.check(query, hits)             # do the passages answer it? (assistant.gate)
     5. answer  = refusal_answer(...) if refused else answerer.answer(query, hits)   # extractive or LLM
@@ -21,17 +22,21 @@ from typing import Any, Callable, Iterator, Protocol
 from assistant.answer import Answer, StreamEvent, replay
 from assistant.budget import Budget
 from assistant.compose import refusal_answer
+from assistant.docinfo import docinfo_answer
 from assistant.errors import IndexNotReady
 from assistant.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
 from assistant.finder.chat import answer_from_match, support_profile
-from assistant.gate import Gate, RuleGate
+from assistant.gate import Gate, LLMGate, RuleGate
+from assistant.listing import Lister
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
+from assistant.multipart import combine, split_question
 from assistant.query import Query, understand
 from assistant.relevance import TermStats
-from assistant.rerank import KeepOrder, Reranker
+from assistant.rerank import RERANK_POOL, KeepOrder, Reranker, make_reranker
+from assistant.sentence_vectors import SentenceMatcher, SentenceVectors
 from assistant.settings import Settings
 from assistant.validation import check_filters, check_history, check_k, check_text
 from retrieval.bm25 import BM25Retriever
@@ -104,6 +109,7 @@ class Assistant:
         self.stats = stats or TermStats(passages)
         self.gate = gate or RuleGate(self.stats)
         self.reranker = reranker or KeepOrder()
+        self.lister = Lister(passages, self.stats)
         self._by_id = {p.id: i for i, p in enumerate(passages)}
         self._finder: Finder | None = None
         self._finder_lock = threading.Lock()
@@ -134,16 +140,22 @@ class Assistant:
             )
         passages, _ = store.read_all(active.collection)
         bm25 = _load_bm25(settings.data_dir, active.name, passages, active.info.get("fingerprint", ""))
-        searcher = HybridSearcher(passages, [bm25, VectorRetriever(active.collection, embedder)],
-                                  settings.fusion, settings.bm25_weight)
+        dense = VectorRetriever(active.collection, embedder)
+        searcher = HybridSearcher(passages, [bm25, dense], settings.fusion, settings.bm25_weight)
         stats = TermStats(passages)
-        extractive = ExtractiveAnswerer(stats)
+        vectors = SentenceVectors.load_or_embed(passages, embedder, Path(settings.data_dir) / "sentences")
+        matcher = SentenceMatcher(vectors, dense.query_vector)
+        extractive = ExtractiveAnswerer(stats, matcher=matcher)
         if llm is None and settings.llm_base_url:
             llm = OpenAIChat.from_settings(settings)
         answerer: Answerer = LLMAnswerer(llm, extractive) if llm is not None else extractive
         info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
                          len(passages), len({p.doc_id for p in passages}))
-        return cls(settings, searcher, passages, answerer, default_glossary(), info, llm, stats=stats)
+        glossary = default_glossary(settings.thesaurus, settings.en_glossary)
+        rules = RuleGate(stats, matcher=matcher)
+        gate: Gate = rules if llm is None else LLMGate(rules, llm)
+        return cls(settings, searcher, passages, answerer, glossary, info, llm, stats=stats, gate=gate,
+                   reranker=make_reranker(settings.reranker, stats, llm))
 
     @staticmethod
     def build(settings: Settings, *, rebuild: bool = False,
@@ -169,9 +181,11 @@ class Assistant:
         return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=check_filters(filters))
 
     def retrieve(self, query: Query) -> list[Hit]:
-        """Step 3: the passages for the expanded query (hybrid search, filters), reranked."""
-        result = self.searcher.search(query.expanded, query.k, query.filters, latin=query.latin_search)
-        return self.reranker.rerank(query, result.hits)
+        """Step 3: the passages for the expanded query (hybrid search, filters); the reranker chooses the top k
+        among the first RERANK_POOL fused candidates."""
+        pool = query.k if isinstance(self.reranker, KeepOrder) else max(query.k, RERANK_POOL)
+        result = self.searcher.search(query.expanded, pool, query.filters, latin=query.latin_search)
+        return self.reranker.rerank(query, result.hits)[:query.k]
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None) -> Answer:
@@ -179,7 +193,25 @@ class Assistant:
         budget = self.budget()
         query = self.understand(question, history, top_k, filters)
         budget.check("reading the question")
-        routed = self._support_answer(query)
+        parts = self._parts(query)
+        if len(parts) > 1:  # each part answered on its own (step 1 again for each), then combined
+            answers = [self._answer(self.understand(p, None, top_k, filters), budget) for p in parts]
+            answer = combine(query.question, parts, answers)
+        else:
+            answer = self._answer(query, budget)
+        self._finish(answer, query)
+        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
+        return answer
+
+    def _parts(self, query: Query) -> list[str]:
+        """The parts of a multi-part question (a follow-up, resolved from the history, is one question)."""
+        if query.history or not self.settings.multipart:
+            return [query.question]
+        return split_question(query.question, self.glossary)
+
+    def _answer(self, query: Query, budget: Budget) -> Answer:
+        """Steps 2-5 for one question, charged to the request's `budget`."""
+        routed = self._route(query)
         if routed is not None:
             budget.check("matching the support measures")
             return routed
@@ -188,8 +220,6 @@ class Assistant:
         refusal = self.gate.check(query, hits)
         answer = refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
         budget.check("the answer")
-        self._finish(answer, query)
-        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer
 
     def ask_stream(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
@@ -202,7 +232,9 @@ class Assistant:
         budget = self.budget()
         query = self.understand(question, history, top_k, filters)
         budget.check("reading the question")
-        routed = self._support_answer(query)
+        if len(self._parts(query)) > 1:  # a combined answer, replayed
+            return replay(self.ask(question, history, top_k, filters))
+        routed = self._route(query)
         if routed is not None:
             budget.check("matching the support measures")
             return replay(routed)
@@ -225,8 +257,7 @@ class Assistant:
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
         """The passages `ask` would read for this text (no answer): for `/v1/search` and the staff panel."""
         budget = self.budget()
-        q = self.understand(query, None, k, filters, field="query")
-        hits = self.searcher.search(q.expanded, q.k, filters, latin=q.latin_search).hits
+        hits = self.retrieve(self.understand(query, None, k, filters, field="query"))
         budget.check("retrieval")
         return hits
 
@@ -258,9 +289,22 @@ class Assistant:
         budget.check("matching the support measures")
         return result
 
+    def _route(self, query: Query) -> Answer | None:
+        """Step 2: questions answered without retrieval: the support finder, the document's own metadata."""
+        if query.filters:
+            return None
+        answer = self._support_answer(query)
+        if answer is None:
+            answer = docinfo_answer(query, self.passages, self.stats)
+            if answer is None and self.settings.list_answers and self.answerer.mode == "extractive":
+                answer = self.lister.answer(query)
+            if answer is not None:
+                answer.standalone_question = query.standalone
+        return answer
+
     def _support_answer(self, query: Query) -> Answer | None:
-        """Step 2: a self-describing “which support applies to us?” question, answered by the finder."""
-        if query.history or query.filters:
+        """A self-describing “which support applies to us?” question, answered by the finder."""
+        if query.history:
             return None
         profile = support_profile(query.question, load_vocabulary())  # the measures load only when routed
         if profile is None:

@@ -1,7 +1,6 @@
 """ui.render (the chat message HTML) and the staff panel rows, on hand-made citations and real answers."""
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
