@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from api import errors
-from api.limits import BodyLimit
+from api.limits import BodyLimit, ResponseLimit
 from api.mcp import MCPEndpoint, build_mcp, rate_guard
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import RateLimit, TokenBuckets, limited
+from api.ui_guard import UIGuard
 from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops
 from assistant.service import Progress, Service
 from assistant.core import Assistant
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         service.start()
         async with mcp.running():  # the MCP session manager lives as long as the app
             yield
+        service.stop()
 
     app = FastAPI(title="政策助手 Policy Assistant", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -115,9 +117,17 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
 
         app = gr.mount_gradio_app(app, build_ui(service, jobs), path="/ui", allowed_paths=[], css=CSS,
                                   footer_links=["api"], max_file_size="5mb", show_error=True)
+    app.add_middleware(ResponseLimit, max_bytes=settings.max_response_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/v1/documents": settings.max_upload_bytes + 64 * 1024,
                                   "/v1/evals": 5 * 1024 * 1024 + 64 * 1024})
+    if ui:  # the UI's own API: event bodies capped, files only this client's uploads, uploads budgeted
+        from gradio.utils import get_upload_folder
+
+        app.add_middleware(UIGuard, upload_folder=get_upload_folder(), max_body=settings.max_body_bytes,
+                           uploads_per_hour=settings.ui_uploads_per_hour,
+                           upload_bytes_per_hour=settings.ui_upload_bytes_per_hour,
+                           trust_forwarded=settings.trust_forwarded)
     if buckets is not None:  # outside BodyLimit: a client over its limit is refused before its body is read
         app.add_middleware(RateLimit, per_minute=limit, burst=settings.rate_limit_burst,
                            trust_forwarded=settings.trust_forwarded, buckets=buckets)

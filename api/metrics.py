@@ -1,11 +1,26 @@
-"""Prometheus metrics: request counts and latency per route, and the index size."""
+"""Prometheus metrics: request counts and latency per route, and the index size.
+
+With several worker processes (`serve --workers N`, or uvicorn/gunicorn workers started with the
+environment variable PROMETHEUS_MULTIPROC_DIR set to an empty directory), the metrics are kept in that
+directory by every worker (prometheus-client's multiprocess mode) and `/metrics` — whichever worker
+answers it — reports the counters summed over all workers, the gauges per worker (`pid` label). Every
+response says which process served it (`X-PA-Worker: <pid>`), and `/metrics` ends with
+`pa_served_by{pid="…"} 1`.
+"""
 from __future__ import annotations
 
+import os
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKER_HEADER = b"x-pa-worker"
+
+
+def multiprocess() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
 
 
 class Metrics:
@@ -17,12 +32,23 @@ class Metrics:
                                 ["route", "method", "status"], registry=self.registry)
         self.latency = Histogram("pa_http_request_duration_seconds", "Time to the end of the response, by route",
                                  ["route", "method"], buckets=BUCKETS, registry=self.registry)
-        self.passages = Gauge("pa_index_passages", "Passages in the loaded index", registry=self.registry)
-        self.documents = Gauge("pa_index_documents", "Documents in the loaded index", registry=self.registry)
-        self.ready = Gauge("pa_ready", "1 when the index is loaded", registry=self.registry)
+        # several workers: one value per worker process (the `pid` label), as each loads the index itself
+        self.passages = Gauge("pa_index_passages", "Passages in the loaded index", registry=self.registry,
+                              multiprocess_mode="all")
+        self.documents = Gauge("pa_index_documents", "Documents in the loaded index", registry=self.registry,
+                               multiprocess_mode="all")
+        self.ready = Gauge("pa_ready", "1 when the index is loaded", registry=self.registry, multiprocess_mode="all")
 
     def render(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        if multiprocess():  # every worker's values, from the shared directory
+            from prometheus_client import multiprocess as mp
+
+            registry = CollectorRegistry()
+            mp.MultiProcessCollector(registry)
+            body = generate_latest(registry)
+        else:
+            body = generate_latest(self.registry)
+        return body + f'pa_served_by{{pid="{os.getpid()}"}} 1\n'.encode(), CONTENT_TYPE_LATEST
 
 
 MOUNTS = ("/ui",)
@@ -42,6 +68,7 @@ class MetricsMiddleware:
     def __init__(self, app, metrics: Metrics):
         self.app = app
         self.metrics = metrics
+        self.worker = str(os.getpid()).encode()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -52,6 +79,7 @@ class MetricsMiddleware:
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (WORKER_HEADER, self.worker)]}
             await send(message)
 
         try:

@@ -13,16 +13,20 @@ would have had anyway after `burst / rate` idle seconds).
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import OrderedDict
+
+from api.limits import reply
 
 # path roots limited for every method (the root itself and anything under it). MCP tool calls are counted
 # against the same buckets by the MCP server itself (api/mcp.py): one per tools/call, not per HTTP message.
 LIMITED = ("/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/eligibility", "/v1/passages", "/dify/retrieval")
 # path roots limited for reads only (writes there are admin endpoints, guarded by the token)
 LIMITED_READS = ("/v1/documents",)
+# the chat UI's events (Gradio's own API under the /ui mount): limited like the API they stand for
+UI_API = "/ui/gradio_api"
+LIMITED_UI_POSTS = tuple(f"{UI_API}/{p}" for p in ("queue/join", "call", "run", "api"))
 READS = frozenset({"GET", "HEAD"})
 MAX_KEY = 100  # characters of a client key kept (a forged header cannot make a bucket big)
 
@@ -36,7 +40,8 @@ def limited(method: str, path: str) -> bool:
     if method == "OPTIONS":
         return False
     path = path.rstrip("/") or "/"
-    return _under(path, LIMITED) or (method in READS and _under(path, LIMITED_READS))
+    return (_under(path, LIMITED) or (method in READS and _under(path, LIMITED_READS))
+            or (method == "POST" and _under(path, LIMITED_UI_POSTS)))
 
 
 class TokenBuckets:
@@ -84,7 +89,7 @@ def client_key(scope, trust_forwarded: bool) -> str:
 
 def limit_message(per_minute: int, burst: int, retry_after: int) -> str:
     return (f"rate limit exceeded: at most {per_minute} requests per minute per client (bursts of {burst}) on the "
-            "question, search and browse endpoints and MCP tool calls (PA_RATE_LIMIT_PER_MINUTE, "
+            "question, search and browse endpoints, the chat UI's events and MCP tool calls (PA_RATE_LIMIT_PER_MINUTE, "
             f"PA_RATE_LIMIT_BURST); retry in {retry_after} s")
 
 
@@ -110,8 +115,5 @@ class RateLimit:
         await self.app(scope, receive, send)
 
     async def _reject(self, send, retry_after: int) -> None:
-        body = json.dumps({"detail": limit_message(self.per_minute, self.burst, retry_after)}).encode()
-        await send({"type": "http.response.start", "status": 429,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"retry-after", str(retry_after).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await reply(send, 429, limit_message(self.per_minute, self.burst, retry_after),
+                    {"retry-after": str(retry_after)})

@@ -3,16 +3,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from assistant.validation import TOP_K_MAX, TOP_K_MIN
+from assistant.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN, encoding_problem
 
-FilterValue = str | list[str] | bool
+
+def _text(value: str) -> str:
+    problem = encoding_problem(value)
+    if problem:
+        raise ValueError(f"the text {problem}")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]  # every string a client sends: text, never a lone surrogate
+FilterValue = Text | list[Text] | bool
 
 
 class Message(BaseModel):
     role: Literal["user", "assistant", "system"]
-    content: str = Field(max_length=20000)
+    content: Text = Field(max_length=MESSAGE_CHARS_MAX, description="Limit: PA_MAX_MESSAGE_CHARS (default 8000).")
 
 
 class AskRequest(BaseModel):
@@ -24,12 +33,12 @@ class AskRequest(BaseModel):
         {"question": "有哪些支持企业研发投入的政策？", "filters": {"doc_id": "changsha-sti-plan-2021-2025"}},
     ]})
 
-    question: str = Field(description="The question (Chinese or English). Limit: PA_MAX_QUESTION_CHARS (default 500).",
+    question: Text = Field(description="The question (Chinese or English). Limit: PA_MAX_QUESTION_CHARS (default 500).",
                           examples=["到2025年长沙市高新技术企业数量目标是多少？"])
     history: list[Message] = Field(default_factory=list, max_length=200,
                                    description="Earlier turns, oldest first; used to understand follow-ups.")
     top_k: int | None = Field(None, ge=TOP_K_MIN, le=TOP_K_MAX, description="Passages to retrieve (default PA_TOP_K).")
-    filters: dict[str, FilterValue] | None = Field(
+    filters: dict[Text, FilterValue] | None = Field(
         None, description="Metadata filters: doc_id, kind, issuer, region, status, doc_number (value or list); "
                           "issued_from / issued_to (YYYY-MM-DD); include_inactive (true: also repealed or expired "
                           "documents, which are left out by default).",
@@ -40,9 +49,9 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"query": "高企培育", "top_k": 5}, {"query": "人才引进 住房补贴", "top_k": 3}]})
 
-    query: str = Field(description="What to look for.", examples=["高企培育"])
+    query: Text = Field(description="What to look for.", examples=["高企培育"])
     top_k: int = Field(5, ge=TOP_K_MIN, le=TOP_K_MAX)
-    filters: dict[str, FilterValue] | None = None
+    filters: dict[Text, FilterValue] | None = None
 
 
 class CitationOut(BaseModel):
@@ -129,17 +138,19 @@ class Problem(BaseModel):
 class ChatContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
-    text: str | None = None
+    text: Text | None = Field(None, max_length=MESSAGE_CHARS_MAX)
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ChatContentPart] | None = None
+    content: Annotated[Text, Field(max_length=MESSAGE_CHARS_MAX)] | list[ChatContentPart] | None = Field(
+        None, description="Limit: the question PA_MAX_QUESTION_CHARS, earlier messages PA_MAX_MESSAGE_CHARS.")
 
 
 class ChatRequest(BaseModel):
-    """OpenAI chat-completions request; sampling parameters are accepted and ignored."""
+    """OpenAI chat-completions request; sampling parameters are accepted and ignored. One choice only
+    (`n` = 1); `stream` a JSON boolean."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"model": "policy-assistant", "messages": [{"role": "user", "content": "长沙对高新技术企业有哪些培育措施？"}]},
@@ -147,9 +158,17 @@ class ChatRequest(BaseModel):
          "messages": [{"role": "user", "content": "到2025年科技型中小企业目标是多少？"}]},
     ]})
 
-    model: str = "policy-assistant"
+    model: Text = Field("policy-assistant", max_length=200)
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
-    stream: bool = False
+    stream: bool = Field(False, strict=True, description="true: Server-Sent Events (a JSON boolean, not a string)")
+    n: int | None = Field(None, strict=True, description="Choices to return: only 1 is supported.")
+
+    @field_validator("n")
+    @classmethod
+    def _one_choice(cls, v: int | None) -> int | None:
+        if v is not None and v != 1:
+            raise ValueError(f"n={v} is not supported: this endpoint returns exactly 1 choice; send n=1 or leave it out")
+        return v
 
 
 class LibraryChange(BaseModel):
@@ -189,14 +208,14 @@ class FeedbackEntry(BaseModel):
 class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity_type: Literal["enterprise", "researcher", "institution"]
-    qualifications: list[Annotated[str, Field(max_length=100)]] = Field(
+    qualifications: list[Annotated[Text, Field(max_length=100)]] = Field(
         default_factory=list, max_length=30,
         description="e.g. 科技型中小企业, 高新技术企业, 创新型领军企业, 新型研发机构, 孵化器, 青年人才, 外籍人才")
-    industry: str = Field("", max_length=200, description="e.g. 工程机械, 生物医药, 新材料")
-    park: str = Field("", max_length=200, description="e.g. 长沙经开区, 浏阳经开区, 岳麓山大学科技城")
-    district: str = Field("", max_length=200, description="e.g. 长沙县, 浏阳市, 岳麓区")
-    talent_category: str = Field("", max_length=200, description="researchers: e.g. 青年人才, 高层次人才, 海外人才")
-    description: str = Field("", max_length=500, description="Free text; parsed for the same facts")
+    industry: Text = Field("", max_length=200, description="e.g. 工程机械, 生物医药, 新材料")
+    park: Text = Field("", max_length=200, description="e.g. 长沙经开区, 浏阳经开区, 岳麓山大学科技城")
+    district: Text = Field("", max_length=200, description="e.g. 长沙县, 浏阳市, 岳麓区")
+    talent_category: Text = Field("", max_length=200, description="researchers: e.g. 青年人才, 高层次人才, 海外人才")
+    description: Text = Field("", max_length=500, description="Free text; parsed for the same facts")
 
 
 class EligibilityRequest(BaseModel):

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import shutil
 import socket
 import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
@@ -51,6 +56,26 @@ def url_for(host: str, port: int) -> str:
 KEEP_ALIVE = 15
 
 
+@contextmanager
+def metrics_directory():
+    """PROMETHEUS_MULTIPROC_DIR for the workers (inherited by the processes uvicorn spawns): the operator's
+    directory, emptied of an earlier run's files, or a temporary one removed afterwards."""
+    from api.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="pa-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("*.db"):
+        old.unlink()
+    os.environ[MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        if not given:
+            os.environ.pop(MULTIPROC_ENV, None)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def run(settings: Settings, *, host: str, port: int, port_explicit: bool, workers: int = 1,
         progress=None, log_level: str = "info") -> None:
     from api.app import create_app
@@ -63,8 +88,9 @@ def run(settings: Settings, *, host: str, port: int, port_explicit: bool, worker
         from assistant.core import Assistant
 
         Assistant.build(settings, progress=progress)
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level, timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE)
+        with metrics_directory():
+            uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                        log_level=log_level, timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE)
         return
     app = create_app(settings, progress=progress, refresh=True, load_now=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10,

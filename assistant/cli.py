@@ -48,6 +48,8 @@ def index(rebuild: bool = typer.Option(False, "--rebuild", help="Re-embed everyt
         _fail(exc)
     for e in report.errors:
         err.print(f"[yellow]skipped[/] {e}")
+    if report.notice:
+        err.print(f"[yellow]notice:[/] {report.notice}")
     if report.status == "unchanged":
         err.print(f"index unchanged ({report.passages} passages from {report.documents} documents, {report.seconds:.1f}s)")
     else:
@@ -271,6 +273,34 @@ def docs_remove(doc_id: str = typer.Argument(..., help="The doc_id shown by `doc
     r = result.build
     err.print(f"removed {doc_id}; index {r.status}: {r.passages} passages from {r.documents} documents; "
               f"{result.seconds:.1f}s")
+
+
+@app.command("backup")
+def backup_cmd(dest: Path = typer.Argument(..., help="A new (or empty) directory for the backup.")):
+    """Back up the library (corpus and metadata), the active index and the feedback; the server keeps serving."""
+    from assistant.backup import backup
+
+    try:
+        r = backup(get_settings(), dest)
+    except (AssistantError, OSError) as exc:
+        _fail(exc)
+    err.print(f"backed up {r.documents} documents ({r.files} files), {r.passages} passages and "
+              f"{r.feedback_lines} feedback lines to {r.path} in {r.seconds:.1f}s")
+
+
+@app.command("restore")
+def restore_cmd(src: Path = typer.Argument(..., help="A directory written by `backup`.")):
+    """Restore a backup in one step (running servers follow within PA_INDEX_POLL_SECONDS), or refuse saying why."""
+    from assistant.backup import restore
+
+    try:
+        r = _with_bar(lambda bar: restore(get_settings(), src, progress=bar))
+    except (AssistantError, OSError) as exc:
+        _fail(exc)
+    for note in r.notices:
+        err.print(f"[yellow]notice:[/] {note}")
+    err.print(f"restored {r.documents} documents ({r.files} files), {r.passages} passages and {r.feedback_lines} "
+              f"feedback lines from {r.path} in {r.seconds:.1f}s; the corpus it replaced is kept at {r.kept}")
 
 
 def _with_bar(fn):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 from assistant.answer import Answer, StreamEvent, replay
+from assistant.budget import Budget
 from assistant.compose import refusal_answer
 from assistant.docinfo import docinfo_answer
 from assistant.errors import IndexNotReady
@@ -37,11 +38,11 @@ from assistant.relevance import TermStats
 from assistant.rerank import RERANK_POOL, KeepOrder, Reranker, make_reranker
 from assistant.sentence_vectors import SentenceMatcher, SentenceVectors
 from assistant.settings import Settings
-from assistant.validation import check_history, check_k, check_text
+from assistant.validation import check_filters, check_history, check_k, check_text
 from retrieval.bm25 import BM25Retriever
 from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
-from retrieval.index import BuildReport, bm25_dir, build_index
+from retrieval.index import BuildReport, bm25_dir, build_index, outdated_notice
 from retrieval.passage import Hit, Passage
 from retrieval.search import HybridSearcher
 from retrieval.store import open_store
@@ -120,11 +121,16 @@ class Assistant:
         """Load the active index; build it first when there is none (and `build` is true).
         `llm`: the language model to answer with (default: PA_LLM_BASE_URL's, or none: extractive answers)."""
         store = open_store(settings.store_config())
-        if store.pointer() is None:
+        pointer = store.pointer()
+        notice = outdated_notice(pointer) if pointer is not None else None
+        if pointer is None or notice:
             if not build:
-                raise IndexNotReady("no index has been built yet: run `python -m assistant index`")
+                raise IndexNotReady(f"{notice}: run `python -m assistant index` to rebuild it" if notice else
+                                    "no index has been built yet: run `python -m assistant index`")
             embedder = embedder or make_embedder(settings.embedder)
-            build_index(settings.index_config(), store, lambda: embedder, embedder.name, progress=progress)
+            report = build_index(settings.index_config(), store, lambda: embedder, embedder.name, progress=progress)
+            if report.notice:
+                log.warning("%s", report.notice)
         active = store.active()
         embedder = embedder or make_embedder(settings.embedder)
         if active.info.get("embedder") != embedder.name:
@@ -170,9 +176,9 @@ class Assistant:
                    filters: dict[str, Any] | None = None, *, field: str = "question") -> Query:
         """Step 1: the validated question, follow-ups resolved, glossary applied, terms weighed."""
         question = check_text(field, question, self.settings.max_question_chars)
-        history = check_history(history, self.settings.max_history_messages)
+        history = check_history(history, self.settings.max_history_messages, self.settings.max_message_chars)
         k = check_k("top_k", self.settings.top_k if top_k is None else top_k)
-        return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=filters)
+        return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=check_filters(filters))
 
     def retrieve(self, query: Query) -> list[Hit]:
         """Step 3: the passages for the expanded query (hybrid search, filters); the reranker chooses the top k
@@ -185,13 +191,15 @@ class Assistant:
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
+        budget = self.budget()
         query = self.understand(question, history, top_k, filters)
+        budget.check("reading the question")
         parts = self._parts(query)
         if len(parts) > 1:  # each part answered on its own (step 1 again for each), then combined
-            answers = [self._answer(self.understand(p, None, top_k, filters)) for p in parts]
+            answers = [self._answer(self.understand(p, None, top_k, filters), budget) for p in parts]
             answer = combine(query.question, parts, answers)
         else:
-            answer = self._answer(query)
+            answer = self._answer(query, budget)
         self._finish(answer, query)
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer
@@ -202,14 +210,18 @@ class Assistant:
             return [query.question]
         return split_question(query.question, self.glossary)
 
-    def _answer(self, query: Query) -> Answer:
-        """Steps 2-5 for one question."""
+    def _answer(self, query: Query, budget: Budget) -> Answer:
+        """Steps 2-5 for one question, charged to the request's `budget`."""
         routed = self._route(query)
         if routed is not None:
+            budget.check("matching the support measures")
             return routed
         hits = self.retrieve(query)
+        budget.check("retrieval")
         refusal = self.gate.check(query, hits)
-        return refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
+        answer = refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
+        budget.check("the answer")
+        return answer
 
     def ask_stream(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
                    filters: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
@@ -218,16 +230,20 @@ class Assistant:
         Validation, retrieval and the gate run before this returns, so a bad request raises here (and an
         HTTP edge can still answer 422) instead of failing in the middle of a stream.
         """
+        budget = self.budget()
         query = self.understand(question, history, top_k, filters)
+        budget.check("reading the question")
         if len(self._parts(query)) > 1:  # a combined answer, replayed
             return replay(self.ask(question, history, top_k, filters))
         routed = self._route(query)
         if routed is not None:
+            budget.check("matching the support measures")
             return replay(routed)
         hits = self.retrieve(query)
+        budget.check("retrieval")
         refusal = self.gate.check(query, hits)
         events = replay(refusal_answer(query, hits, refusal)) if refusal else self.answerer.stream(query, hits)
-        return self._finished_events(events, query)
+        return self._finished_events(budget.metered(iter(events)), query)
 
     def _finish(self, answer: Answer, query: Query) -> None:
         answer.standalone_question = query.standalone
@@ -241,7 +257,14 @@ class Assistant:
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
         """The passages `ask` would read for this text (no answer): for `/v1/search` and the staff panel."""
-        return self.retrieve(self.understand(query, None, k, filters, field="query"))
+        budget = self.budget()
+        hits = self.retrieve(self.understand(query, None, k, filters, field="query"))
+        budget.check("retrieval")
+        return hits
+
+    def budget(self) -> Budget:
+        """What one request may cost from now on (PA_MAX_REQUEST_CPU_SECONDS)."""
+        return Budget(self.settings.max_request_cpu_seconds)
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise load lazily (jieba's POS model, the embedder's session)."""
@@ -262,7 +285,10 @@ class Assistant:
 
     def match(self, profile: Profile, limit: int = 20) -> dict[str, Any]:
         """The measures that apply to `profile`: grouped, with status, why, conditions and citations."""
-        return self.finder.match(profile, check_k("limit", limit))
+        budget = self.budget()
+        result = self.finder.match(profile, check_k("limit", limit))
+        budget.check("matching the support measures")
+        return result
 
     def _route(self, query: Query) -> Answer | None:
         """Step 2: questions answered without retrieval: the support finder, the document's own metadata."""

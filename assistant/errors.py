@@ -10,6 +10,7 @@
     │   ├── IndexNotReady          no index yet, or it is being built / loaded
     │   └── StoreUnavailable       the vector store does not answer
     ├── FeedbackError              feedback could not be recorded
+    ├── BudgetExceeded             one request would cost more than a PA_MAX_* limit allows
     └── LLMError                   the LLM endpoint failed (the answer falls back to extractive)
         ├── LLMTimeout             no answer within PA_LLM_TIMEOUT
         ├── LLMConnectionError     the endpoint cannot be reached              (retried)
@@ -39,6 +40,7 @@ __all__ = [
     "AssistantError", "ConfigError", "DocumentError", "EmbedderError", "InvalidQuery", "IndexFailure",
     "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "LLMError", "LLMTimeout",
     "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError", "LLMBadRequest", "LLMBadOutput",
+    "BudgetExceeded",
 ]
 
 
@@ -48,6 +50,14 @@ class DatasetError(AssistantError, ValueError):
 
 class FeedbackError(AssistantError):
     """Feedback could not be recorded (a bad vote, an over-long comment, an unwritable file)."""
+
+
+class BudgetExceeded(AssistantError):
+    """One request would cost more than a limit allows (CPU seconds, response bytes); `setting` names it."""
+
+    def __init__(self, message: str, *, setting: str):
+        super().__init__(message)
+        self.setting = setting
 
 
 class LLMError(AssistantError):

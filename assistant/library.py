@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 from assistant.errors import AssistantError, DocumentError, InvalidQuery
 from assistant.settings import Settings
 from retrieval.documents import META_SUFFIXES, load_document
-from retrieval.index import BuildReport
+from retrieval.index import BuildReport, document_passages
 
 Progress = Callable[[int, int], None]
 TRASH = ".removed"
@@ -191,6 +191,7 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
                 (staging / f"{name}.meta.json").write_text(sidecar_text, encoding="utf-8")
             # the content must match the name; .docx/PDF size limits. DocumentError: nothing has changed
             doc = load_document(probe, settings.read_limits())
+            document_passages(doc, settings.max_passage_chars, settings.max_document_passages)  # within the limits
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         plans.append((src, dest, sidecar_text, doc))

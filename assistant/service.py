@@ -2,6 +2,10 @@
 active-index pointer, and probing the vector store. Not HTTP: the API and the UI both use it.
 
 `/healthz` answers while this loads; `/readyz` and every query endpoint answer 503 until it is ready.
+
+While it serves, it holds a lease on the index it reads (`retrieval.leases`, renewed every
+lease_seconds / 3): a build in any process keeps that index until this process has switched, and this
+process drops the old indexes nobody holds any more (`retrieval.index.collect_garbage`).
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Callable
 from assistant.core import Assistant
 from assistant.errors import AssistantError, IndexNotReady, StoreUnavailable
 from assistant.settings import Settings
+from retrieval.leases import Leases, new_reader_id
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -40,6 +45,9 @@ class Service:
         self._probe_lock = threading.Lock()
         self._probe: tuple[float, str | None] | None = None  # (monotonic time, problem or None)
         self._probe_thread: threading.Thread | None = None
+        self.reader_id = new_reader_id()
+        self._stopping = threading.Event()
+        self._leases_obj: Leases | None = None
 
     def start(self) -> None:
         if self._assistant is not None or self._thread is not None:
@@ -93,28 +101,57 @@ class Service:
         self.ready_seconds = time.monotonic() - self.started
         self.status = "ready"
         log.info("index ready: %d passages (%.1f s)", self._assistant.info.passages, self.ready_seconds)
+        self._hold_lease()
         if self.refresh:
             self._refresh()
-        if self.settings.index_poll_seconds > 0 and self._watcher is None:
+        if self._watcher is None:
             self._watcher = threading.Thread(target=self._watch, name="pa-watch-index", daemon=True)
             self._watcher.start()
 
-    def _watch(self) -> None:
-        """Follow the active-index pointer: a build by another process (`docs add` from the CLI, another
-        replica, `index`) is loaded here too, without a restart."""
+    def _leases(self) -> Leases:
         from retrieval.store import open_store
 
-        store = None
-        while True:
-            time.sleep(self.settings.index_poll_seconds)
+        if self._leases_obj is None:
+            self._leases_obj = Leases(open_store(self.settings.store_config()))
+        return self._leases_obj
+
+    def _hold_lease(self) -> None:
+        """Say (in the store) which index this process serves, so no build drops it under us."""
+        if self._assistant is None:
+            return
+        try:
+            self._leases().hold(self.reader_id, self._assistant.info.collection)
+        except Exception as exc:  # noqa: BLE001 - renewed on the next tick
+            log.warning("could not renew the lease on the index: %s", exc)
+
+    def _watch(self) -> None:
+        """Renew the lease; follow the active-index pointer (a build by another process: `docs add` from the
+        CLI, another replica, `index`), loaded here too without a restart; drop old indexes nobody holds."""
+        from retrieval.index import collect_garbage
+
+        poll = self.settings.index_poll_seconds
+        tick = min(poll, self.settings.lease_seconds / 3) if poll > 0 else self.settings.lease_seconds / 3
+        last_poll = time.monotonic()
+        while not self._stopping.wait(tick):
+            self._hold_lease()
+            if poll <= 0 or time.monotonic() - last_poll < poll:
+                continue
+            last_poll = time.monotonic()
             try:
-                store = store or open_store(self.settings.store_config())
+                store = self._leases().store
                 active = (store.pointer() or {}).get("active")
                 if active and self._assistant is not None and active != self._assistant.info.collection:
                     log.info("the active index changed to %s; loading it", active)
                     self.reload()
+                collect_garbage(self.settings.index_config(), store)
             except Exception as exc:  # noqa: BLE001 - keep serving the loaded index; try again later
                 log.warning("checking the active index failed: %s", exc)
+
+    def stop(self) -> None:
+        """On shutdown: stop watching and give up the lease (it would expire anyway)."""
+        self._stopping.set()
+        if self._leases_obj is not None:
+            self._leases_obj.release(self.reader_id)
 
     def _refresh(self) -> None:
         """Bring the index up to date with corpus/ while the loaded one serves; swap when a new one is built."""
@@ -130,6 +167,7 @@ class Service:
             log.error("refreshing the index from the corpus failed; the loaded index keeps serving: %s", exc)
             return
         self._assistant = fresh
+        self._hold_lease()
         log.info("index refreshed: %d passages (embedded %d, reused %d)", report.passages, report.embedded,
                  report.reused)
 
@@ -140,6 +178,18 @@ class Service:
             fresh.warm_up()
             self._assistant = fresh
             self.status = "ready"
+        self._hold_lease()
+
+    def reload_soon(self) -> None:
+        """Reload in the background (a request found its index gone: the pointer has moved on)."""
+        if not self._reload_lock.locked():
+            threading.Thread(target=self._reload_quietly, name="pa-reload-index", daemon=True).start()
+
+    def _reload_quietly(self) -> None:
+        try:
+            self.reload()
+        except Exception as exc:  # noqa: BLE001 - the watcher tries again
+            log.warning("reloading the index failed: %s", exc)
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from assistant.validation import TOP_K_MAX, TOP_K_MIN
+from assistant.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN
 from retrieval.index import IndexConfig
 from retrieval.readers import ReadLimits
 from retrieval.store import StoreConfig
@@ -42,14 +42,20 @@ class Settings(BaseSettings):
     en_glossary: bool = Field(True, description="Map English terms to the documents' Chinese terms (retrieval/data/en_glossary.toml).")
     max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
     max_history_messages: int = Field(20, ge=0, le=200, description="Most earlier chat messages used for follow-ups.")
+    max_message_chars: int = Field(8000, ge=100, le=MESSAGE_CHARS_MAX, description="Longest earlier chat message accepted (history, OpenAI messages); longer: 422.")
     host: str = Field("127.0.0.1", description="Address `serve` listens on (0.0.0.0 for all interfaces).")
     port: int = Field(8000, ge=0, le=65535, description="Port of `serve`; if it is busy and not set explicitly, a free one is used.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest JSON request body accepted by /v1 endpoints (413 above).")
     rate_limit_per_minute: int = Field(120, ge=0, description="Requests per minute each client may make to the public question/search/browse endpoints (token bucket; 429 with Retry-After above); 0 = off. Counted per process: with several uvicorn workers or replicas each keeps its own count, so the global limit belongs in the load balancer / reverse proxy.")
     rate_limit_burst: int = Field(30, ge=1, description="Requests a client may make at once before PA_RATE_LIMIT_PER_MINUTE applies (the bucket size).")
     trust_forwarded: bool = Field(False, description="Identify clients by the first X-Forwarded-For address (only behind a reverse proxy that sets it); false = the connection's address.")
+    ui_queue_max: int = Field(64, ge=1, le=10_000, description="Most events the chat UI queues at once (all clients together); a new one is refused while it is full.")
+    ui_concurrency: int = Field(2, ge=1, le=64, description="Events of one kind (e.g. chat answers) the UI runs at once in each process.")
+    ui_uploads_per_hour: int = Field(30, ge=1, description="Files each client may upload to the UI (文档 and 评测 tabs) per hour; above: 429.")
+    ui_upload_bytes_per_hour: int = Field(100 * 1024 * 1024, ge=1024, description="Bytes each client may upload to the UI per hour; above: 429.")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Origins allowed to call the API from a browser (CORS), comma-separated or a JSON list, e.g. https://a.example,https://b.example; '*' = any; empty = CORS off.")
     index_poll_seconds: float = Field(10.0, ge=0, le=3600, description="How often `serve` checks whether another process switched the active index (docs add/remove, index); 0 = never.")
+    index_retain_seconds: float = Field(120.0, ge=0, le=86400, description="How long an index replaced by a build is kept at least (requests still running on it finish); it is dropped later, once no serving process holds it.")
     model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (documents upload/remove); unset = they are disabled (403).")
     dify_api_key: SecretStr | None = Field(None, description="Bearer key Dify sends to the External Knowledge API (POST /dify/retrieval), compared in constant time; unset = that endpoint answers 403.")
@@ -59,6 +65,12 @@ class Settings(BaseSettings):
     max_docx_entries: int = Field(5000, ge=10, description="Most files (ZIP entries) a .docx package may contain.")
     max_pdf_pages: int = Field(1000, ge=1, description="Most pages a PDF may have; a longer one is refused (split it).")
     pdf_timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Longest time reading one PDF may take (checked between pages); a slower one is refused.")
+    max_document_chars: int = Field(300_000, ge=1000, description="Most characters of text one document may have (after reading); a longer one is refused (split it). Embedding costs about 1.5 ms of CPU per character.")
+    max_document_passages: int = Field(2000, ge=10, description="Most passages one document may give; a document with more is refused (it would hold the library lock while thousands are embedded).")
+    max_passage_chars: int = Field(600, ge=400, le=20000, description="Longest passage: longer text is cut, at a sentence end or comma when there is one, else exactly here (and wide table rows are split).")
+    max_meta_chars: int = Field(500, ge=50, le=100_000, description="Longest metadata value (title, issuer, …; stored on every passage); a longer one given in metadata is refused, a guessed one shortened.")
+    max_request_cpu_seconds: float = Field(30.0, ge=0, le=3600, description="Most CPU seconds one question, search or eligibility request may use in its own thread (checked between the steps of the pipeline and between streamed events); above: 422 naming this setting. 0 = no limit.")
+    max_response_bytes: int = Field(4 * 1024 * 1024, ge=16 * 1024, description="Largest response body of a /v1 endpoint or /dify/retrieval; a larger one is replaced by a 422 naming this setting (a stream ends with an `error` event).")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
@@ -68,16 +80,24 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, ge=0, le=5, description="Retries on 429 / 5xx / connection errors (with backoff).")
 
     def store_config(self) -> StoreConfig:
-        return StoreConfig(self.data_dir, self.chroma_host, self.chroma_port, self.chroma_ssl, self.collection_prefix)
+        return StoreConfig(self.data_dir, self.chroma_host, self.chroma_port, self.chroma_ssl, self.collection_prefix,
+                           retain_seconds=self.index_retain_seconds, lease_seconds=self.lease_seconds)
+
+    @property
+    def lease_seconds(self) -> float:
+        """A serving process renews its lease on the index it reads every lease_seconds / 3."""
+        return max(60.0, 3 * self.index_poll_seconds)
 
     def read_limits(self) -> ReadLimits:
         return ReadLimits(max_docx_uncompressed_bytes=self.max_docx_uncompressed_bytes,
                           max_docx_compression_ratio=self.max_docx_compression_ratio,
                           max_docx_entries=self.max_docx_entries, max_pdf_pages=self.max_pdf_pages,
-                          pdf_timeout_seconds=self.pdf_timeout_seconds)
+                          pdf_timeout_seconds=self.pdf_timeout_seconds, max_document_chars=self.max_document_chars,
+                          max_meta_chars=self.max_meta_chars)
 
     def index_config(self) -> IndexConfig:
-        return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits())
+        return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits(),
+                           max_passage_chars=self.max_passage_chars, max_document_passages=self.max_document_passages)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -28,10 +28,10 @@ def _root() -> None:
     """Evaluation and benchmarks for 政策助手."""
 
 
-def _load_set(path: Path):
+def _load_set(path: Path, max_question_chars: int | None = None):
     """The set's items, or the problems naming the file, row and column (exit code 2)."""
     try:
-        return load_set(path)
+        return load_set(path, max_question_chars)
     except (DatasetError, OSError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2)
@@ -83,8 +83,8 @@ def run(
     if mode not in ("extractive", "llm"):
         console.print(f"[red]error:[/] --mode {mode!r}; allowed: extractive, llm")
         raise typer.Exit(2)
-    items = _load_set(set_path)
     settings = get_settings()
+    items = _load_set(set_path, settings.max_question_chars)
     if mode == "llm" and not settings.llm_base_url:
         console.print("[red]error:[/] --mode llm needs an LLM endpoint: set PA_LLM_BASE_URL (and PA_LLM_MODEL)")
         raise typer.Exit(2)
@@ -317,6 +317,31 @@ def library_bench(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n", encoding="utf-8")
+
+
+@app.command("hardening-bench")
+def hardening_bench(
+    seconds: float = typer.Option(15.0, "--seconds", min=2.0, help="Seconds per scenario."),
+    attackers: int = typer.Option(2, "--attackers", min=1, max=32, help="Clients repeating the worst request."),
+    before: Optional[Path] = typer.Option(None, "--before", help="Another checkout (e.g. a worktree of the "
+                                                                  "version before) measured in the same run."),
+    f2_chars: int = typer.Option(20_000, "--f2-chars", min=1000, help="Length of finding 2's one-line document."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+):
+    """RSS and p95 of a normal question while the worst request of each hardening finding runs beside it."""
+    from evals.hardening_bench import SCENARIOS, run_hardening_bench
+
+    result = run_hardening_bench(Path(__file__).resolve().parents[1], before, seconds, attackers, f2_chars)
+    table = Table(title="a normal question beside the worst request of each finding")
+    for col in ("version", "scenario", "p50 ms", "p95 ms", "answers", "normal status", "attack status", "peak RSS MB"):
+        table.add_column(col)
+    for version in ("before", "after"):
+        for name in SCENARIOS if version in result else ():
+            r = result[version][name]
+            table.add_row(version, name, str(r["normal_p50_ms"]), str(r["normal_p95_ms"]), str(r["normal_count"]),
+                          str(r["normal_status"]), str(r["attack_status"]), str(r["peak_rss_mb"]))
+    console.print(table)
+    _write_json(result, out)
 
 
 def main() -> None:

@@ -28,7 +28,16 @@ class Item:
         return self.category != "unanswerable"
 
 
-def load_jsonl(path: Path) -> list[Item]:
+def question_problem(question: str, max_chars: int | None) -> str | None:
+    """Why the assistant would refuse this question outright (too long, not text), or None."""
+    from assistant.validation import encoding_problem
+
+    if max_chars is not None and len(question) > max_chars:
+        return f"has {len(question)} characters; at most {max_chars} are allowed (PA_MAX_QUESTION_CHARS)"
+    return encoding_problem(question)
+
+
+def load_jsonl(path: Path, max_question_chars: int | None = None) -> list[Item]:
     items: list[Item] = []
     seen: set[str] = set()
     for lineno, line in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), start=1):
@@ -48,6 +57,8 @@ def load_jsonl(path: Path) -> list[Item]:
             raise DatasetError(f"{path}:{lineno}: missing field {exc.args[0]!r}") from exc
         if not item.question.strip():
             raise DatasetError(f"{path}:{lineno}: empty question")
+        if problem := question_problem(item.question, max_question_chars):
+            raise DatasetError(f"{path}:{lineno}: the question {problem}")
         if item.category not in CATEGORIES:
             raise DatasetError(f"{path}:{lineno}: category {item.category!r}; allowed: {', '.join(sorted(CATEGORIES))}")
         if item.prev is not None and item.prev not in seen:
@@ -147,7 +158,7 @@ def _read_xlsx_rows(path: Path) -> list[list[str]]:
         wb.close()
 
 
-def _items_from_rows(path: Path, rows: list[list[str]]) -> list[Item]:
+def _items_from_rows(path: Path, rows: list[list[str]], max_question_chars: int | None = None) -> list[Item]:
     """Validate every row first; raise one DatasetError listing all problems (one per line)."""
     def fail(problems: list[str]) -> DatasetError:
         return DatasetError(f"{path}: 发现 {len(problems)} 处问题\n" + "\n".join(problems))
@@ -175,6 +186,8 @@ def _items_from_rows(path: Path, rows: list[list[str]]) -> list[Item]:
         question = get(row, COL_QUESTION)
         if not question:
             problems.append(f"{where} “{COL_QUESTION}” 为空")
+        elif problem := question_problem(question, max_question_chars):
+            problems.append(f"{where} “{COL_QUESTION}” {problem}")
         raw_cat = get(row, COL_CATEGORY)
         category = _category(raw_cat)
         if not raw_cat:
@@ -198,18 +211,19 @@ def _items_from_rows(path: Path, rows: list[list[str]]) -> list[Item]:
     return items
 
 
-def load_set(path: Path) -> list[Item]:
+def load_set(path: Path, max_question_chars: int | None = None) -> list[Item]:
     """Load an evaluation set by file type: .jsonl (load_jsonl), .csv (UTF-8 with/without BOM, or
     GB18030) or .xlsx (first sheet). Spreadsheets have a header row with the Chinese columns 问题 and
     类别 (required), 标准答案要点 and 依据原文 (several separated by ；or ;), 编号 (default R<row>) and
     上一题 (an earlier row's 编号). Every problem is reported at once in one DatasetError, one per line,
-    naming the spreadsheet row (header = 第1行) and column."""
+    naming the spreadsheet row (header = 第1行) and column. With `max_question_chars` (the server's
+    PA_MAX_QUESTION_CHARS) a question the assistant would refuse outright is such a problem too."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return load_jsonl(path)
+        return load_jsonl(path, max_question_chars)
     if suffix == ".csv":
-        return _items_from_rows(path, _read_csv_rows(path))
+        return _items_from_rows(path, _read_csv_rows(path), max_question_chars)
     if suffix == ".xlsx":
-        return _items_from_rows(path, _read_xlsx_rows(path))
+        return _items_from_rows(path, _read_xlsx_rows(path), max_question_chars)
     raise DatasetError(f"{path}: 不支持的文件类型 “{path.suffix or '（无扩展名）'}”；支持 .jsonl、.csv、.xlsx")

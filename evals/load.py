@@ -279,19 +279,22 @@ class Served(tuple):
 
 @contextmanager
 def serve(env: dict[str, str] | None = None, timeout: float = 300,
-          log_path: Path | None = None) -> Iterator[Served]:
-    """Start `python -m assistant serve` on a free port; yield (url, seconds from spawn to /readyz 200),
+          log_path: Path | None = None, args: tuple[str, ...] = (), cwd: Path | None = None) -> Iterator[Served]:
+    """Start `python -m assistant serve [args]` on a free port; yield (url, seconds from spawn to /readyz 200),
     a `Served` that also carries the server's `pid` (for RSS sampling) and `log_path`.
 
     The server's output goes to `log_path` (a temporary file when not given), quoted when it fails.
+    `cwd`: the checkout to run (another version of the product, for a before/after benchmark).
     """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = log_path or Path(tempfile.mkstemp(prefix="pa-serve-", suffix=".log")[1])
     t0 = time.perf_counter()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env={**LOAD_ENV, **os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 *args],
+                                env={**LOAD_ENV, **os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=cwd)
     try:
         while True:
             if proc.poll() is not None:

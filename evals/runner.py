@@ -43,7 +43,13 @@ def run_items(assistant, items: list[Item], on_item: Callable[[int, int], None] 
     for n, item in enumerate(items, start=1):
         history = history_for(item, by_id, answers)
         t0 = time.perf_counter()
-        ans = assistant.ask(item.question, history=history).to_dict()
+        error = ""
+        try:
+            ans = assistant.ask(item.question, history=history).to_dict()
+        except AssistantError as exc:  # this item fails; the run carries on (the items done are kept)
+            error = f"{type(exc).__name__}: {exc}"
+            ans = {"answer": "", "answerable": True, "notices": [], "citations": [], "related": [],
+                   "standalone_question": item.question}
         latency = (time.perf_counter() - t0) * 1000
         answers[item.id] = ans["answer"]
         retrieved = retrieved_texts(assistant, ans["standalone_question"] or item.question)
@@ -55,6 +61,7 @@ def run_items(assistant, items: list[Item], on_item: Callable[[int, int], None] 
             "retrieved_ids": [c["passage_id"] for c in ans["citations"] + ans["related"]],
             "expected_facts": item.answer_facts, "evidence": item.evidence,
             "metrics": score_item(item, ans, retrieved), "latency_ms": round(latency, 2),
+            **({"error": error} if error else {}),
         })
         if on_item:
             on_item(n, len(items))

@@ -21,9 +21,10 @@ def execute(assistant, items: list[Item], out: Path, meta: dict[str, Any],
     interrupted = None
     try:
         run_items(assistant, items, rows=rows, on_item=on_item)
-    except KeyboardInterrupt as exc:
+    except BaseException as exc:  # Ctrl-C, or a failure no item could catch: the items done are kept
         interrupted = exc
-    summary = write_run(out, rows, {**meta, "items": len(items), "done": len(rows)})
+    summary = write_run(out, rows, {**meta, "items": len(items), "done": len(rows),
+                                    "failed": sum(1 for r in rows if r.get("error"))})
     write_report(out, rows, summary)
     if interrupted is not None:
         raise interrupted

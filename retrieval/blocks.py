@@ -38,6 +38,7 @@ PAGE_NO_RE = re.compile(r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|\d{1,4}|第\
 PARA_END = SENTENCE_END + "：:…”」』）)"  # a block ending in one of these is complete
 REDUPLICATION_MIN_FREQ = 50  # 常常/人人 are words; jieba's rare 实实 (freq 3) is a PDF artefact
 TITLE_MAX = 60  # an 附件's title line is at most this long
+LABEL_MAX = 200  # a longer line is never a heading or a caption (its text would be on every passage under it)
 
 
 @dataclass
@@ -74,7 +75,7 @@ def attachment(text: str) -> tuple[str, str] | None:
 
 def is_heading(text: str) -> bool:
     """A line that opens a section rather than continuing a sentence."""
-    if BOX_RE.match(text) or CHAPTER_RE.match(text) or attachment(text):
+    if (BOX_RE.match(text) or CHAPTER_RE.match(text)) and len(text) <= LABEL_MAX or attachment(text):
         return True
     if m := SECTION_RE.match(text):
         return len(m.group(1)) <= 40 and not any(p in m.group(1) for p in "。；")
@@ -202,7 +203,7 @@ def is_caption(blocks: list[Block], i: int) -> bool:
     nxt = i + 1
     if nxt < len(blocks) and blocks[nxt].kind == "text" and UNIT_LINE_RE.match(blocks[nxt].text):
         nxt += 1
-    if not (nxt < len(blocks) and blocks[nxt].kind == "table") or UNIT_LINE_RE.match(text):
+    if not (nxt < len(blocks) and blocks[nxt].kind == "table") or UNIT_LINE_RE.match(text) or len(text) > LABEL_MAX:
         return False
     return text[-1] not in PARA_END or bool(TABLE_TITLE_RE.match(text) and len(text) <= 60)
 

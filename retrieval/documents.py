@@ -20,11 +20,13 @@ from retrieval.readers import (  # READERS, TextReader, Extracted, Reader, sniff
     KIND_NAMES, READERS, Extracted, Reader, ReadLimits, TextReader, is_legacy_office, reader_for, sniff,
     supported_suffixes,
 )
-from retrieval.sidecar import GUESSED_KEY, SIDECAR_SUFFIXES, find_sidecar, read_sidecar
+from retrieval.sidecar import GUESSED_KEY, MAX_DOC_ID_CHARS, SIDECAR_SUFFIXES, find_sidecar, read_sidecar
 
 log = logging.getLogger(__name__)
 
 META_SUFFIXES = SIDECAR_SUFFIXES  # (".meta.json", ".meta.yaml", ".meta.yml")
+MAX_META_FIELDS = 50  # metadata fields of one document (sidecar and guessed together)
+MAX_META_KEY_CHARS = 64
 SKIP_PREFIXES = (".", "~$")  # hidden files, Word's lock files
 
 __all__ = ["META_SUFFIXES", "READERS", "Document", "Extracted", "Reader", "TextReader", "iter_corpus",
@@ -51,7 +53,7 @@ def _limits(limits: ReadLimits | None) -> ReadLimits:
 
 def _slug(stem: str) -> str:
     slug = re.sub(r"[^\w.-]+", "-", stem).strip("-._")  # letters of any script: 创新券管理办法 stays
-    return slug or "doc"
+    return slug[:MAX_DOC_ID_CHARS].rstrip("-.") or "doc"
 
 
 def _check_content(path: Path, reader: Reader) -> None:
@@ -103,15 +105,36 @@ def load_document(path: Path, limits: ReadLimits | None = None) -> Document:
     text = got.text
     if not text.strip():
         raise DocumentError("the document is empty", path=str(path))
+    if len(text) > limits.max_document_chars:
+        raise DocumentError(f"the text has {len(text):,} characters; at most {limits.max_document_chars:,} are "
+                            "allowed per document (PA_MAX_DOCUMENT_CHARS): split it", path=str(path))
     meta, guessed = detect(text, known, title_hint=got.title, hints=got.hints)
     if not meta.get("title"):
         meta["title"] = path.stem
         guessed.append("title")
+    bound_meta(meta, guessed, limits.max_meta_chars, str(path))
     if guessed:
         meta[GUESSED_KEY] = ",".join(guessed)
     doc_id = str(meta.pop("doc_id", None) or _slug(path.stem))
     title = str(meta.pop("title"))
     return Document(doc_id=doc_id, title=title, text=text, path=str(path), meta=meta)
+
+
+def bound_meta(meta: dict[str, Any], guessed: list[str], max_chars: int, source: str) -> None:
+    """Every metadata value is stored on every passage of the document: at most `max_chars` characters
+    each, and at most MAX_META_FIELDS fields. A value given in the metadata over the limit is refused
+    (DocumentError naming the field); a guessed one is shortened."""
+    if len(meta) > MAX_META_FIELDS:
+        raise DocumentError(f"the metadata has {len(meta)} fields; at most {MAX_META_FIELDS} are allowed", path=source)
+    for key, value in meta.items():
+        if len(key) > MAX_META_KEY_CHARS:
+            raise DocumentError(f"a metadata field name has {len(key)} characters; at most {MAX_META_KEY_CHARS} "
+                                "are allowed", path=source)
+        if isinstance(value, str) and len(value) > max_chars:
+            if key not in guessed:
+                raise DocumentError(f"metadata field {key!r} has {len(value):,} characters; at most {max_chars} are "
+                                    "allowed (PA_MAX_META_CHARS)", path=source)
+            meta[key] = value[:max_chars].rstrip()
 
 
 def _skipped(path: Path) -> bool:

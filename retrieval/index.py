@@ -24,11 +24,31 @@ from retrieval.documents import Document, iter_corpus
 from retrieval.embedders import Embedder
 from retrieval.passage import Passage
 from retrieval.readers import ReadLimits
-from retrieval.segment import segment
+from retrieval.segment import PASSAGE_MAX, segment
 from retrieval.store import PassageStore, StoreConfig, is_disk_full
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+# What a passages collection holds and how (metadata fields, bounds, the pointer's keys). Bumped when that
+# changes; an index of another format is never read: it is rebuilt from the corpus (with a notice).
+# 1: no "format" key (before the second hardening round); 2: bounded passages and metadata, retired indexes.
+INDEX_FORMAT = 2
+
+
+def index_format(info: dict) -> int:
+    try:
+        return int(info.get("format", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def outdated_notice(info: dict) -> str | None:
+    """A notice when the index `info` describes was written in another format than this version's."""
+    found = index_format(info)
+    if found == INDEX_FORMAT:
+        return None
+    return (f"the index was written by {'an older' if found < INDEX_FORMAT else 'a newer'} version of the product "
+            f"(index format {found}; this version reads format {INDEX_FORMAT})")
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,8 @@ class IndexConfig:
     corpus_dir: Path
     store: StoreConfig
     limits: ReadLimits = field(default_factory=ReadLimits)
+    max_passage_chars: int = PASSAGE_MAX  # no passage is longer (PA_MAX_PASSAGE_CHARS)
+    max_document_passages: int = 2000  # a document with more passages is refused (PA_MAX_DOCUMENT_PASSAGES)
 
     @property
     def data_dir(self) -> Path:
@@ -55,6 +77,7 @@ class BuildReport:
     reused: int = 0
     seconds: float = 0.0
     errors: list[DocumentError] = field(default_factory=list)
+    notice: str = ""  # e.g. an index of an older format was rebuilt
 
 
 def fingerprint(passages: list[Passage], embedder_name: str) -> str:
@@ -66,19 +89,31 @@ def fingerprint(passages: list[Passage], embedder_name: str) -> str:
     return h.hexdigest()
 
 
-def load_passages(corpus_dir: Path, limits: ReadLimits | None = None
-                  ) -> tuple[list[Passage], list[Document], list[DocumentError]]:
+def document_passages(doc: Document, max_passage_chars: int = PASSAGE_MAX,
+                      max_document_passages: int = 2000) -> list[Passage]:
+    """The passages of one document; DocumentError when there are none, or more than the limit."""
+    try:
+        ps = segment(doc, passage_max=max_passage_chars)
+    except Exception as exc:  # a malformed document is reported and skipped
+        raise DocumentError(f"could not be segmented: {exc}", path=doc.path) from exc
+    if not ps:
+        raise DocumentError("no text passages found", path=doc.path)
+    if len(ps) > max_document_passages:
+        raise DocumentError(f"gives {len(ps):,} passages; at most {max_document_passages:,} are allowed per document "
+                            "(PA_MAX_DOCUMENT_PASSAGES): split it", path=doc.path)
+    return ps
+
+
+def load_passages(corpus_dir: Path, limits: ReadLimits | None = None, max_passage_chars: int = PASSAGE_MAX,
+                  max_document_passages: int = 2000) -> tuple[list[Passage], list[Document], list[DocumentError]]:
     docs, errors = iter_corpus(corpus_dir, limits)
     passages: list[Passage] = []
     good: list[Document] = []
     for doc in docs:
         try:
-            ps = segment(doc)
-        except Exception as exc:  # a malformed document is reported and skipped
-            errors.append(DocumentError(f"could not be segmented: {exc}", path=doc.path))
-            continue
-        if not ps:
-            errors.append(DocumentError("no text passages found", path=doc.path))
+            ps = document_passages(doc, max_passage_chars, max_document_passages)
+        except DocumentError as exc:
+            errors.append(exc)
             continue
         passages.extend(ps)
         good.append(doc)
@@ -99,7 +134,8 @@ def build_index(
     progress: Progress | None = None,
 ) -> BuildReport:
     started = time.perf_counter()
-    passages, docs, errors = load_passages(config.corpus_dir, config.limits)
+    passages, docs, errors = load_passages(config.corpus_dir, config.limits, config.max_passage_chars,
+                                           config.max_document_passages)
     if not passages:
         detail = "; ".join(str(e) for e in errors) or "no documents"
         raise IndexFailure(f"nothing to index in {config.corpus_dir}: {detail}")
@@ -110,6 +146,10 @@ def build_index(
         current = store.active()
     except IndexNotReady:
         current = None
+    notice = outdated_notice(current.info) if current is not None else None
+    if notice:  # never read an index of another format, not even its vectors: rebuild from the corpus
+        log.warning("%s; rebuilding it from the corpus", notice)
+        rebuild = True
     if current is not None and not rebuild and current.info.get("fingerprint") == fp:
         return BuildReport("unchanged", current.name, len(passages), len(docs), 0, 0,
                            time.perf_counter() - started, errors)
@@ -139,6 +179,7 @@ def build_index(
 
     build_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
     info = {
+        "format": INDEX_FORMAT,
         "fingerprint": fp,
         "embedder": embedder_name,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -166,11 +207,26 @@ def build_index(
             raise write_error(config.store, exc, current) from exc
         raise
     store.activate(collection, info)  # the switch: one write
-    for name in store.drop_inactive():
-        shutil.rmtree(bm25_dir(config.data_dir, name), ignore_errors=True)
+    collect_garbage(config, store)
     _drop_stale_bm25(config.data_dir, collection.name)
     return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
-                       len(passages) - len(missing), time.perf_counter() - started, errors)
+                       len(passages) - len(missing), time.perf_counter() - started, errors,
+                       notice=f"{notice}; rebuilt from the corpus" if notice else "")
+
+
+def collect_garbage(config: IndexConfig, store: PassageStore) -> list[str]:
+    """Drop the old indexes no reader needs any more (see `PassageStore.drop_inactive`), and their BM25 caches."""
+    from retrieval.leases import Leases
+
+    try:
+        held = Leases(store).held(config.store.lease_seconds)
+        dropped = store.drop_inactive(config.store.retain_seconds, held)
+    except Exception as exc:  # noqa: BLE001 - old indexes are dropped next time
+        log.warning("could not drop old indexes: %s", exc)
+        return []
+    for name in dropped:
+        shutil.rmtree(bm25_dir(config.data_dir, name), ignore_errors=True)
+    return dropped
 
 
 def write_error(store: StoreConfig, exc: BaseException, current) -> IndexFailure:

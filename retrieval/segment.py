@@ -26,15 +26,17 @@ from retrieval.blocks import (  # PAGE_NO_RE: re-exported for callers
 from retrieval.documents import Document
 from retrieval.passage import Passage, passage_id
 from retrieval.table_rows import UNIT_HEADERS, table_passages  # UNIT_HEADERS: re-exported for callers
-from retrieval.text import split_sentences
+from retrieval.text import cut_to, split_sentences
 
 MAX_CHARS = 240  # passages longer than this are split at sentence ends
 MIN_TAIL = 60  # a shorter last piece is merged into the previous one when it fits
 HARD_MAX = 340
+PASSAGE_MAX = 600  # no passage is longer (PA_MAX_PASSAGE_CHARS): cut even where there is no punctuation
 LEAD_MAX = 32  # a first sentence this short inside a 专栏 is its topic (`关键零部件。…`)
 PREAMBLE = ("前言",)  # the section of text before any heading
 
-__all__ = ["HARD_MAX", "MAX_CHARS", "MIN_TAIL", "PAGE_NO_RE", "UNIT_HEADERS", "Draft", "segment", "split_long"]
+__all__ = ["HARD_MAX", "MAX_CHARS", "MIN_TAIL", "PAGE_NO_RE", "PASSAGE_MAX", "UNIT_HEADERS", "Draft", "segment",
+           "split_long"]
 
 # heading levels (only their order matters)
 LV_ATTACH, LV_CHAPTER, LV_SECTION, LV_L1, LV_ARTICLE, LV_L2, LV_L3 = -1, 0, 1, 2, 3, 4, 5
@@ -149,6 +151,7 @@ class _Walk:
 
     blocks: list[Block]
     max_chars: int
+    passage_max: int = PASSAGE_MAX
     drafts: list[Draft] = field(default_factory=list)
     path: list[str] = field(default_factory=list)  # labels: [附件] [章] [节] [一、] [条] [（一）] [1./专栏], topic
     levels: list[int] = field(default_factory=list)
@@ -226,7 +229,7 @@ def _table(w: _Walk, i: int) -> int | None:
         note = m.group(1).strip()
         i += 1
     section = tuple(w.path) + ((caption,) if caption else ())
-    rows = table_passages(block, caption, note, unit)
+    rows = table_passages(block, caption, note, unit, max_chars=w.passage_max)
     for index, text in rows:
         w.add(section, text, "table_row", block.row_pages[index] if index < len(block.row_pages) else block.page)
     if not rows:  # a table of empty cells: keep the words around it
@@ -323,14 +326,26 @@ def _paragraph(w: _Walk, i: int) -> int:
 STEPS = (_table, _back_matter, _heading, _article, _held_for_table, _paragraph)
 
 
-def segment(doc: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
-    """The document's passages, in order (see the module docstring)."""
-    w = _Walk(repair_blocks(doc.text, title=doc.title), max_chars)
+def segment(doc: Document, max_chars: int = MAX_CHARS, passage_max: int = PASSAGE_MAX) -> list[Passage]:
+    """The document's passages, in order (see the module docstring); none longer than `passage_max`."""
+    w = _Walk(repair_blocks(doc.text, title=doc.title), max_chars, max(passage_max, HARD_MAX))
     i = _front_matter(w, doc.title)
     while i < len(w.blocks):
         i = next(n for step in STEPS if (n := step(w, i)) is not None)
     w.keep_heading()
-    return _passages(doc, w.drafts)
+    return _passages(doc, _bounded(w.drafts, w.passage_max))
+
+
+def _bounded(drafts: list[Draft], passage_max: int) -> list[Draft]:
+    """A draft longer than `passage_max` (a line without punctuation, a huge table cell) is cut into
+    several of the same section, kind and page; shorter drafts pass unchanged."""
+    out: list[Draft] = []
+    for d in drafts:
+        if len(d.text) <= passage_max:
+            out.append(d)
+        else:
+            out += [Draft(d.section, piece, d.kind, d.page) for piece in cut_to(d.text, passage_max)]
+    return out
 
 
 def _passages(doc: Document, drafts: list[Draft]) -> list[Passage]:

@@ -29,6 +29,26 @@ KNOWN_FIELDS = ("doc_id", "title", "issuer", "doc_number", "issued", "effective"
 DATE_FIELDS = ("issued", "effective", "expires")
 SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
 GUESSED_KEY = "guessed"
+MAX_DOC_ID_CHARS = 100
+DOC_ID_RE = re.compile(r"[\w-][\w.-]*")  # a file name: letters (any script), digits, _ . -, no leading dot
+
+
+def doc_id_problem(value: str) -> str | None:
+    """Why `value` cannot be a doc_id (it must be usable as a file name and in a URL path), or None."""
+    if len(value) > MAX_DOC_ID_CHARS:
+        return f"has {len(value)} characters"
+    if not DOC_ID_RE.fullmatch(value):
+        return "is not a file name"
+    return None
+
+
+def check_doc_id(value: str, source: str) -> str:
+    problem = doc_id_problem(value)
+    if problem:
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise DocumentError(f"metadata field 'doc_id' {shown!r} {problem}; allowed: letters, digits, '_', '.' and "
+                            f"'-', not starting with '.', at most {MAX_DOC_ID_CHARS} characters", path=source)
+    return value
 
 
 def sidecar_candidates(path: Path) -> list[Path]:
@@ -131,4 +151,6 @@ def normalize_meta(data: Mapping[Any, Any], source: str) -> dict[str, Any]:
     for key in ("doc_id", "title"):
         if key in out and out[key] is not None and not str(out[key]).strip():
             raise DocumentError(f"metadata field {key!r} is empty", path=source)
+    if out.get("doc_id") is not None:
+        check_doc_id(str(out["doc_id"]), source)
     return out

@@ -4,11 +4,17 @@ Every build writes a new collection `<prefix>-passages-<build id>`; a small poin
 `<prefix>-meta` names the active one in its metadata. Switching the pointer is a single write,
 so a crash mid-build leaves the previous index serving. The same scheme works for the embedded
 `PersistentClient` and for a Chroma server (`chromadb.HttpClient`).
+
+The collection a switch retires is kept (the pointer records when it was retired) until it has been
+retired for `retain_seconds` and no serving process holds a lease on it (`retrieval.leases`): readers
+that have not switched yet, and requests still running on it, never lose it.
 """
 from __future__ import annotations
 
 import errno
+import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,8 @@ class StoreConfig:
     chroma_port: int = 8000
     chroma_ssl: bool = False
     collection_prefix: str = "pa"
+    retain_seconds: float = 120.0  # a retired index is kept at least this long (PA_INDEX_RETAIN_SECONDS)
+    lease_seconds: float = 60.0  # a reader that has not renewed its lease for this long holds nothing
 
     @property
     def address(self) -> str:
@@ -108,6 +116,23 @@ def _bound_timeouts(client) -> None:
     session.timeout = httpx.Timeout(HTTP_TIMEOUT[1], connect=HTTP_TIMEOUT[0])
 
 
+def retired_times(info: dict[str, Any]) -> dict[str, float]:
+    """collection -> when it was retired, from the pointer's metadata."""
+    try:
+        got = json.loads(info.get("retired") or "{}")
+    except ValueError:
+        return {}
+    return {str(k): float(v) for k, v in got.items()} if isinstance(got, dict) else {}
+
+
+def build_time(build_id: str) -> float | None:
+    """When a build started, from its id (`20250101120000-ab12cd`), or None."""
+    try:
+        return time.mktime(time.strptime(build_id[:14], "%Y%m%d%H%M%S"))
+    except ValueError:
+        return None
+
+
 @dataclass
 class ActiveIndex:
     collection: Any
@@ -167,27 +192,46 @@ class PassageStore:
         )
 
     def activate(self, collection, info: dict[str, Any]) -> None:
-        """Point readers at `collection`: one metadata write."""
+        """Point readers at `collection`: one metadata write, which also records when the collection it
+        replaces was retired (kept for `retain_seconds`, see `drop_inactive`)."""
         meta = self._call(
             "open the index pointer",
             self.client.get_or_create_collection,
             self.meta_name,
             embedding_function=None,
         )
-        self._call("switch the index pointer", meta.modify, metadata={**info, "active": collection.name})
+        old = dict(meta.metadata or {})
+        names = set(self.passage_collections())
+        retired = {k: v for k, v in retired_times(old).items() if k in names}
+        if old.get("active") and old["active"] != collection.name:
+            retired[old["active"]] = time.time()
+        info = {k: v for k, v in info.items() if k not in ("active", "retired")}
+        self._call("switch the index pointer", meta.modify,
+                   metadata={**info, "active": collection.name, "retired": json.dumps(retired)})
 
-    def drop_inactive(self) -> list[str]:
-        """Delete every passages collection but the active one (old builds, crashed builds)."""
+    def passage_collections(self) -> list[str]:
+        return [n for n in (c if isinstance(c, str) else c.name
+                            for c in self._call("list collections", self.client.list_collections))
+                if n.startswith(self.passages_prefix)]
+
+    def drop_inactive(self, keep_for: float = 0.0, in_use: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Delete the passages collections no reader needs: not active, not in `in_use` (held by a reader),
+        and retired (or, a build never activated, started) at least `keep_for` seconds ago."""
         info = self.pointer() or {}
+        retired = retired_times(info)
+        now = time.time()
         dropped = []
-        for col in self._call("list collections", self.client.list_collections):
-            name = col if isinstance(col, str) else col.name
-            if name.startswith(self.passages_prefix) and name != info.get("active"):
-                try:
-                    self.client.delete_collection(name)
-                    dropped.append(name)
-                except Exception as exc:  # another builder may have removed it
-                    log.warning("could not delete old collection %s: %s", name, exc)
+        for name in self.passage_collections():
+            if name == info.get("active") or name in in_use:
+                continue
+            since = retired.get(name) or build_time(name[len(self.passages_prefix):])
+            if since is not None and now - since < keep_for:
+                continue
+            try:
+                self.client.delete_collection(name)
+                dropped.append(name)
+            except Exception as exc:  # another process may have removed it
+                log.warning("could not delete old collection %s: %s", name, exc)
         return dropped
 
     @staticmethod

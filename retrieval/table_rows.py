@@ -28,8 +28,22 @@ class _UnitColumns(set):
         return [j for j in self if j == i + 1]
 
 
+def _row_texts(lead: str, cells: list[str], tail: str, max_chars: int | None) -> list[str]:
+    """`name：cell；cell…（unit）`; a row wider than max_chars in several such texts, each led by the row's
+    name (a 10,000-column row is not one huge passage). A single cell over the limit is cut by the segmenter."""
+    groups = [cells]
+    if max_chars and len(lead) + len("；".join(cells)) + len(tail) > max_chars:
+        room = max(1, max_chars - len(lead) - len(tail))
+        groups = [[]]
+        for c in cells:
+            if groups[-1] and len("；".join(groups[-1])) + 1 + len(c) > room:
+                groups.append([])
+            groups[-1].append(c)
+    return [lead + "；".join(g) + tail for g in groups]
+
+
 def table_passages(
-    block: Block, caption: str | None, note: str | None, unit: str | None = None
+    block: Block, caption: str | None, note: str | None, unit: str | None = None, max_chars: int | None = None
 ) -> list[tuple[int, str]]:
     """One natural sentence per row: `高新技术企业数(家)：2020年 4142；2025年目标 6000`.
 
@@ -38,7 +52,8 @@ def table_passages(
     (`单位：万元`) is added to every row so that values keep their unit. A 单位 column's cell goes with
     the value just before it (`20` + `万元`), or — right after the name column (`指标 | 单位 | 2020年`) —
     with every numeric value of the row; a unit with no value to take it is kept as a cell. No row is
-    left empty and no cell is dropped (the header row labels the values).
+    left empty and no cell is dropped (the header row labels the values). A row longer than `max_chars`
+    is written as several texts, each with the row's name and a share of its cells.
     """
     header, *rows = block.rows
     if not rows:  # a single TAB-separated line: keep its cells
@@ -98,17 +113,13 @@ def table_passages(
             cells.append(f"{col} {value}" if col else value)
         if row_unit and not row_unit_used:  # no numeric value took the row's unit: say it once
             cells.insert(0, f"{header[row_unit_col].strip()} {row_unit}")
-        if name:
-            text = f"{name}：{'；'.join(cells)}" if cells else name
-        else:
-            text = "；".join(cells)
+        lead = (f"{name}：" if cells else name) if name else ""
         if seq:
-            text = f"{seq}. {text}"
-        if not text.strip():
+            lead = f"{seq}. {lead}"
+        if not (lead + "；".join(cells)).strip():
             continue  # a row of punctuation only (`．` under 序号): nothing to cite
-        if unit:
-            text += f"（{unit}）"
+        tail = f"（{unit}）" if unit else ""
         if note and (marker is None or any(marker in c for c in row[1:])):
-            text += f"（注：{note}）"
-        out.append((index, text))
+            tail += f"（注：{note}）"
+        out += [(index, text) for text in _row_texts(lead, cells, tail, max_chars)]
     return out

@@ -31,3 +31,31 @@ def cjk_ratio(text: str) -> float:
 
 def is_cjk(ch: str) -> bool:
     return bool(_CJK_RE.match(ch))
+
+
+_BREAKS = (SENTENCE_END, "，、：,:", " \u3000\t\n")  # where a too-long text is cut, best first
+
+
+def cut_to(text: str, max_chars: int) -> list[str]:
+    """`text` in pieces of at most `max_chars` characters, nothing but surrounding whitespace dropped.
+
+    Each cut goes after the last sentence end in the second half of the window, else after a comma or
+    clause mark there, else at a space there, else exactly at `max_chars` (text without punctuation)."""
+    if max_chars < 1:
+        raise ValueError(f"max_chars={max_chars}; must be >= 1")
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > max_chars:
+        window = rest[:max_chars]
+        at = max_chars
+        for marks in _BREAKS:
+            i = max(window.rfind(c) for c in marks)
+            if i >= max_chars // 2:
+                at = i + 1
+                break
+        piece, rest = rest[:at].strip(), rest[at:].strip()
+        if piece:
+            pieces.append(piece)
+    if rest:
+        pieces.append(rest)
+    return pieces

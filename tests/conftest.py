@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from helpers import test_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent / "ui"))  # browser_support, for browser tests in any directory
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +93,22 @@ def _fresh_server(request):
     srv.reset()
     yield
     srv.reset()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the session (tests/ui/browser_support.py: the skip rules)."""
+    from browser_support import CHROMIUM, LAUNCH_ARGS, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    except Exception:
+        pw.stop()
+        raise
+    yield b
+    b.close()
+    pw.stop()

@@ -4,7 +4,6 @@ Handlers call the assistant in-process (the same one the API uses) through `assi
 """
 from __future__ import annotations
 
-import html
 import logging
 from typing import Any, Iterator
 
@@ -18,7 +17,7 @@ from evals.workbench import Jobs
 from ui.docs_tab import docs_tab
 from ui.evals_tab import evals_tab
 from ui.match_tab import match_tab
-from ui.render import answer_markdown
+from ui.render import answer_markdown, plain
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +84,16 @@ def staff_rows(assistant, query: str, top_k: int) -> list[list[Any]]:
 
 def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
     settings = service.settings
+    shown_max = 2 * max(settings.max_history_messages, 1)  # messages kept on screen (and sent back to the page)
 
     def respond(message: str, chat: list[dict], conv: list[dict], last: dict | None) -> Iterator[tuple]:
+        """`chat` is what the page shows, kept on the server (a gr.State): the page never sends it back,
+        so a client cannot make the server echo a history of its own making."""
         message = (message or "").strip()
+        chat = list(chat or [])[-shown_max:]
         if not message:
             gr.Warning("请输入问题。")
-            yield gr.update(), chat, conv, last, gr.update(), gr.update()
+            yield gr.update(), chat, chat, conv, last, gr.update(), gr.update()
             return
         assistant = _assistant(service)
         try:
@@ -99,30 +102,31 @@ def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
             raise gr.Error(f"问题无法处理：{exc}") from exc
         except AssistantError as exc:
             raise gr.Error(f"出错了：{exc}") from exc
-        shown = html.escape(message)  # the user's text is shown as text, never as markup
-        chat = chat + [{"role": "user", "content": shown}, {"role": "assistant", "content": "…"}]
+        # the user's text, the streamed text and everything from a document are shown as text, never as markup
+        chat = (chat + [{"role": "user", "content": plain(message)}, {"role": "assistant", "content": "…"}])[-shown_max:]
         streamed = ""
         final: Answer | None = None
-        yield "", chat, conv, last, gr.update(), gr.update()
+        yield "", chat, chat, conv, last, gr.update(), gr.update()
         for ev in events:
             if ev.type == "delta":
                 streamed += ev.text
-                chat[-1] = {"role": "assistant", "content": streamed}
-                yield "", chat, conv, last, gr.update(), gr.update()
+                chat[-1] = {"role": "assistant", "content": plain(streamed).replace("\n", "<br>")}
+                yield "", chat, chat, conv, last, gr.update(), gr.update()
             elif ev.type == "answer":
                 final = ev.answer
         if final is None:
             raise gr.Error("回答未能完成，请重试。")
         chat[-1] = {"role": "assistant", "content": answer_markdown(final, assistant)}
-        conv = conv + [{"role": "user", "content": message}, {"role": "assistant", "content": final.answer}]
+        said = final.answer[:settings.max_message_chars]  # what a follow-up is read against
+        conv = (conv + [{"role": "user", "content": message}, {"role": "assistant", "content": said}])[-shown_max:]
         last = {"question": message, "answer": final.to_dict()}
         rows = staff_rows(assistant, final.standalone_question or message, settings.top_k)
-        info = f"检索问题：{final.standalone_question or message}　模式：{final.mode}　" + (
-            f"提示：{'；'.join(final.notices)}" if final.notices else "")
-        yield "", chat, conv, last, gr.update(value=rows), gr.update(value=info)
+        info = plain(f"检索问题：{final.standalone_question or message}　模式：{final.mode}　" + (
+            f"提示：{'；'.join(final.notices)}" if final.notices else ""))
+        yield "", chat, chat, conv, last, gr.update(value=rows), gr.update(value=info)
 
     def clear():
-        return [], [], None, gr.update(value=[]), gr.update(value="")
+        return [], [], [], None, gr.update(value=[]), gr.update(value="")
 
     def feedback(vote: str, comment: str, last: dict | None):
         if not last:
@@ -142,8 +146,10 @@ def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
         with gr.Tab("问答", id="chat", elem_id="pa-tab-chat"):
             conv = gr.State([])
             last = gr.State(None)
+            shown = gr.State([])  # the chat as shown, kept here (see respond)
             chatbot = gr.Chatbot(label="对话", height=520, elem_id="pa-chat", buttons=["copy"],
-                                 feedback_options=None, placeholder="请在下方输入问题，或点击示例问题。")
+                                 feedback_options=None, placeholder="请在下方输入问题，或点击示例问题。",
+                                 latex_delimiters=[])  # document text is never rendered as formulas either
             with gr.Row(equal_height=True):
                 msg = gr.Textbox(placeholder="例如：到2025年高新技术企业数量目标是多少？", show_label=False, scale=5,
                                  max_length=settings.max_question_chars, elem_id="pa-input", submit_btn=False)
@@ -173,14 +179,16 @@ def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
         with gr.Tab("评测", id="evals", elem_id="pa-tab-evals"):
             evals_tab(service, jobs)
 
-        outputs = [msg, chatbot, conv, last, staff, staff_info]
-        inputs = [msg, chatbot, conv, last]
+        outputs = [msg, chatbot, shown, conv, last, staff, staff_info]
+        inputs = [msg, shown, conv, last]
         msg.submit(respond, inputs, outputs)
         send.click(respond, inputs, outputs)
-        reset.click(clear, None, [chatbot, conv, last, staff, staff_info])
+        reset.click(clear, None, [chatbot, shown, conv, last, staff, staff_info])
         for button, q in example_buttons:
             button.click(lambda q=q: q, None, msg).then(respond, inputs, outputs)
         up.click(lambda c, s: feedback("up", c, s), [comment, last], comment)
         down.click(lambda c, s: feedback("down", c, s), [comment, last], comment)
         demo.load(docs_load, None, docs_outputs)
+    # a full queue refuses new events ("queue is full") instead of making everyone wait behind a flood
+    demo.queue(max_size=settings.ui_queue_max, default_concurrency_limit=settings.ui_concurrency)
     return demo

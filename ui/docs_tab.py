@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import gradio as gr
 
 from assistant.service import Service
-from ui.access import require_admin
+from ui.access import require_admin, require_uploaded
+from ui.render import plain
 from assistant.errors import AssistantError, DocumentError
 from assistant.library import add_documents, list_documents, remove_document
 
@@ -45,7 +45,7 @@ def docs_tab(service: Service):
                 raise gr.Error(f"元数据不是有效的 JSON：{exc}") from exc
             if not isinstance(meta, dict):
                 raise gr.Error("元数据必须是 JSON 对象，例如 {\"title\": \"…\", \"issuer\": \"…\"}")
-        path = Path(file_path)
+        path = require_uploaded(file_path)
         if path.suffix.lower() not in ACCEPT:
             raise gr.Error(f"不支持的文件类型 {path.suffix or '（无）'}；支持：{' '.join(ACCEPT)}")
         size = path.stat().st_size if path.exists() else 0
@@ -60,7 +60,7 @@ def docs_tab(service: Service):
             raise gr.Error(f"未能添加：{str(exc).replace(str(path), path.name)}") from exc
         d = result.documents[0]
         guessed = d.meta.get("guessed")
-        status = (f"{'已更新' if d.replaced else '已添加'}：{d.title}（{d.doc_id}），索引共 {result.build.passages} 段，"
+        status = plain(f"{'已更新' if d.replaced else '已添加'}：{d.title}（{d.doc_id}），索引共 {result.build.passages} 段，"
                   f"新嵌入 {result.build.embedded} 段，用时 {result.seconds:.1f} 秒。"
                   + (f" 从正文推断的字段：{guessed}。" if guessed else ""))
         rows, choice = refresh()
@@ -76,7 +76,7 @@ def docs_tab(service: Service):
         except AssistantError as exc:
             raise gr.Error(f"未能删除：{exc}") from exc
         rows, choice = refresh()
-        return f"已删除：{doc_id}，索引共 {result.build.passages} 段，用时 {result.seconds:.1f} 秒。", rows, choice
+        return plain(f"已删除：{doc_id}，索引共 {result.build.passages} 段，用时 {result.seconds:.1f} 秒。"), rows, choice
 
     gr.Markdown("文档库：查看已索引的文件；上传（txt / md / html / docx / pdf）或删除文件需要管理口令（PA_ADMIN_TOKEN）。"
                 "上传同名文件即更新，只重新嵌入变化的段落。")

@@ -15,7 +15,8 @@ from assistant.errors import DatasetError
 from evals.dataset import load_set
 from evals.report import diagnose
 from evals.workbench import Jobs
-from ui.access import require_admin
+from ui.access import require_admin, require_uploaded
+from ui.render import plain
 
 METRICS = ["hit@1", "hit@5", "mrr", "ndcg@10", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
            "latency_p50_ms", "latency_p95_ms"]
@@ -29,7 +30,7 @@ def evals_tab(service: Service, jobs: Jobs) -> None:
         if not file_path:
             raise gr.Error("请先选择评测集文件（.jsonl / .csv / .xlsx）。")
         try:
-            items = load_set(Path(file_path))
+            items = load_set(require_uploaded(file_path), settings.max_question_chars)
         except DatasetError as exc:
             raise gr.Error(f"评测集有误：{exc}") from exc
         try:
@@ -49,7 +50,7 @@ def evals_tab(service: Service, jobs: Jobs) -> None:
         if job.status == "running":
             return f"进行中：{job.done}/{job.total}", gr.update(), gr.update(), gr.update(), gr.Timer(active=True)
         if job.status == "failed":
-            return f"失败：{job.error}", gr.update(), gr.update(), gr.update(), gr.Timer(active=False)
+            return plain(f"失败：{job.error}"), gr.update(), gr.update(), gr.update(), gr.Timer(active=False)
         m = job.summary["metrics"]
         rows = [[k, m.get(k)] for k in METRICS if k in m]
         failures = []

@@ -117,7 +117,7 @@ def _citation(c: dict[str, Any]) -> str:
         out += f'<blockquote class="pa-match-quote">{_esc(quote)}</blockquote>'
     if text:
         out += (f'<details class="pa-match-passage"><summary>原文段落</summary>'
-                f'<p>{highlight(text, quote)}</p></details>')
+                f'<p>{highlight(text, quote, _esc)}</p></details>')  # gr.HTML: HTML-escaped is enough
     return out + "</div>"
 
 

@@ -15,16 +15,27 @@ NOTICE_TEXT = {
 }
 
 
-def _esc(s: str) -> str:
-    return html.escape(s, quote=True)
+# every ASCII punctuation character as a numeric character reference: Markdown (links, images, autolinks,
+# emphasis, tables, LaTeX) and HTML both see plain text; the browser shows the same characters
+_PLAIN = {ord(c): f"&#{ord(c)};" for c in "!\"#$%'()*+,-./:;=?@[\\]^_`{|}~"}
+_PLAIN.update({ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#x27;"})
 
 
-def highlight(text: str, quote: str) -> str:
-    """The passage text, escaped, with the quoted span wrapped in <mark>."""
+def plain(s: str) -> str:
+    """Document or user text for a Markdown-rendered component (chat, gr.Markdown): shown as the
+    characters it is, never as markup: no link, image, autolink, HTML element or formatting."""
+    return str(s).translate(_PLAIN)
+
+
+_esc = plain
+
+
+def highlight(text: str, quote: str, esc=plain) -> str:
+    """The passage text, escaped with `esc` (default: plain text for Markdown), the quoted span in <mark>."""
     if quote and quote in text:
         i = text.index(quote)
-        return _esc(text[:i]) + "<mark>" + _esc(quote) + "</mark>" + _esc(text[i + len(quote):])
-    return _esc(text)
+        return esc(text[:i]) + "<mark>" + esc(quote) + "</mark>" + esc(text[i + len(quote):])
+    return esc(text)
 
 
 def _context(assistant: Assistant | None, c: Citation) -> str:

@@ -13,12 +13,15 @@ from api.deps import AssistantDep
 from api.schemas import AnswerOut, AskRequest, Problem, SearchRequest, SearchResponse
 from api.sse import SSE_HEADERS, event
 from assistant.answer import StreamEvent
+from assistant.errors import BudgetExceeded
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["问答 ask"])
 
 ERRORS = {413: {"model": Problem, "description": "Body over PA_MAX_BODY_BYTES"},
-          422: {"description": "A field is invalid; `detail[].loc` names it"},
+          422: {"description": "A field is invalid (`detail[].loc` names it), or the request would cost more than "
+                               "PA_MAX_REQUEST_CPU_SECONDS / PA_MAX_RESPONSE_BYTES allow (`detail[].type`: "
+                               "budget_exceeded)"},
           503: {"model": Problem, "description": "The index is not loaded yet"}}
 
 
@@ -41,6 +44,8 @@ def sse_events(events: Iterator[StreamEvent]) -> Iterator[str]:
                 yield event("delta", {"text": ev.text})
             elif ev.type == "answer" and ev.answer is not None:
                 yield event("answer", answer_out(ev.answer).model_dump())
+    except BudgetExceeded as exc:  # the request's own cost: say which limit
+        yield event("error", {"detail": str(exc)})
     except Exception as exc:  # noqa: BLE001 - the status line is gone; report in-band, no traceback
         log.exception("stream failed")
         yield event("error", {"detail": f"the answer could not be completed: {type(exc).__name__}"})

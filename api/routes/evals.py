@@ -37,7 +37,7 @@ def start_eval(_: AdminDep, jobs: JobsDep, assistant: AssistantDep, settings: Se
             raise HTTPException(413, f"the set is over {MAX_SET_BYTES} bytes")
         path.write_bytes(data)
         try:
-            items = load_set(path)
+            items = load_set(path, settings.max_question_chars)
         except DatasetError as exc:
             raise HTTPException(422, str(exc).replace(str(path), file.filename or "set")) from None
     finally:

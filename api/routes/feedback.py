@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from api.auth import AdminDep
 from api.deps import SettingsDep
 from api.schemas import FeedbackEntry, Problem
-from assistant.feedback import feedback_path
+from assistant.feedback import read_feedback
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["反馈 feedback (admin)"])
@@ -40,13 +40,10 @@ def read_entries(text: str) -> tuple[list[FeedbackEntry], int]:
             summary="Export the chat UI's feedback (👍/👎, comments); admin token")
 def export_feedback(_: AdminDep, settings: SettingsDep,
                     format: Annotated[Literal["json", "jsonl"], Query(description="json (a list) or jsonl (the file)")] = "json"):
-    path = feedback_path(settings.data_dir)
-    if format == "jsonl":  # a snapshot (the UI may be appending): a FileResponse could outgrow its Content-Length
-        data = path.read_bytes() if path.is_file() else b""
+    data = read_feedback(settings.data_dir)  # a snapshot of whole lines (workers may be appending)
+    if format == "jsonl":  # a FileResponse could outgrow its Content-Length
         return Response(data, media_type=JSONL, headers={"Content-Disposition": 'attachment; filename="feedback.jsonl"'})
-    if not path.is_file():
-        return []
-    entries, skipped = read_entries(path.read_text(encoding="utf-8", errors="replace"))
+    entries, skipped = read_entries(data.decode("utf-8", errors="replace"))
     if skipped:
-        log.warning("feedback export: %d unreadable line(s) in %s skipped", skipped, path)
+        log.warning("feedback export: %d unreadable line(s) skipped", skipped)
     return entries

@@ -24,7 +24,7 @@ from api.sse import SSE_HEADERS, event
 from assistant.answer import Answer
 from assistant.errors import InvalidQuery
 from assistant.integrations.records import SOURCES_HEADER, answer_text, sources_block
-from assistant.validation import check_text
+from assistant.validation import check_message, check_text
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["OpenAI 兼容 OpenAI-compatible"])
@@ -76,6 +76,8 @@ def models(settings: SettingsDep) -> dict[str, Any]:
 def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: SettingsDep):
     question, history = split_messages(req.messages)
     check_text("messages", question, settings.max_question_chars)  # the field at fault is `messages`
+    for m in history:
+        check_message("messages", m["content"], settings.max_message_chars)
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     model = settings.model_name

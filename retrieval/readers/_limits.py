@@ -20,6 +20,8 @@ class ReadLimits:
     max_docx_entries: int = 5000  # files in the ZIP package
     max_pdf_pages: int = 1000
     pdf_timeout_seconds: float = 60.0  # parsing + text extraction, checked between pages
+    max_document_chars: int = 300_000  # the extracted text of one document
+    max_meta_chars: int = 500  # one metadata value (title, issuer, …); a sidecar also has at most MAX_META_FIELDS
 
 
 DOCX_RATIO_MIN_BYTES = 1 * MB  # the ratio cap applies to entries larger than this (tiny parts compress oddly)

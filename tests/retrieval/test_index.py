@@ -131,11 +131,19 @@ def test_bad_files_do_not_stop_the_plan_from_loading(env, builds):
     assert len(errors) == len(builds.fourth.errors)
 
 
-def test_old_collections_are_dropped(env, builds):
+def test_old_collections_are_kept_while_retained_then_dropped(env, builds):
+    """A build keeps the index it replaces (readers may not have switched yet: PA_INDEX_RETAIN_SECONDS and
+    the readers' leases); once nobody needs it, it is dropped."""
+    import json
+
     store = open_store(env.settings.store_config())
-    names = [c if isinstance(c, str) else c.name for c in store.client.list_collections()]
-    passages_cols = [n for n in names if n.startswith("pa-passages-")]
-    assert passages_cols == [builds.third.collection]
+    assert store.pointer()["active"] == builds.third.collection
+    retired = json.loads(store.pointer()["retired"])
+    assert builds.second.collection in retired and builds.second.collection in store.passage_collections()
+    assert store.drop_inactive(keep_for=3600) == []  # retired moments ago: kept
+    assert builds.second.collection not in store.drop_inactive(keep_for=0, in_use={builds.second.collection})
+    store.drop_inactive(keep_for=0)
+    assert store.passage_collections() == [builds.third.collection]
     assert store.pointer()["active"] == builds.third.collection
 
 

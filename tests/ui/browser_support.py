@@ -3,7 +3,7 @@
     from browser_support import artifacts, require_browser
     require_browser()   # module level: skip without /usr/bin/chromium or playwright (fail with PA_REQUIRE_BROWSER=1)
 
-The `browser` fixture (tests/ui/conftest.py) launches one chromium for the session. Screenshots go to
+The `browser` fixture (tests/conftest.py) launches one chromium for the session. Screenshots go to
 $PA_TEST_ARTIFACTS (default: <repo>/test-artifacts).
 """
 from __future__ import annotations

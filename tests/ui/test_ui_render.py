@@ -1,14 +1,13 @@
 """ui.render (the chat message HTML) and the staff panel rows, on hand-made citations and real answers."""
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 
 from assistant.answer import Answer, Citation
 from ui.app import STAFF_COLUMNS, staff_rows
-from ui.render import NOTICE_TEXT, answer_markdown, citation_card, highlight, strip_html
+from ui.render import NOTICE_TEXT, answer_markdown, citation_card, highlight, plain, strip_html
 
 TARGET_Q = "到2025年高新技术企业数量目标是多少？"
 REFUSED_Q = "深圳的高企政策是什么？"
@@ -30,7 +29,8 @@ def _cards(md: str) -> list[str]:
 def test_highlight_escapes_html_and_marks_the_quote():
     out = highlight("前言<script>alert('x')</script>重点句子。后文 & more", "重点句子。")
     assert "<script>" not in out
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in out
+    assert plain("<script>alert('x')</script>") in out  # HTML and Markdown punctuation as entities
+    assert "&lt;script&gt;alert&#40;&#x27;x&#x27;&#41;&lt;&#47;script&gt;" in out
     assert "<mark>重点句子。</mark>" in out
     assert out.endswith("后文 &amp; more")
     assert strip_html(out) == "前言<script>alert('x')</script>重点句子。后文 & more"
@@ -38,13 +38,13 @@ def test_highlight_escapes_html_and_marks_the_quote():
 
 def test_highlight_escapes_the_quote_itself():
     out = highlight('a <b>"粗体"</b> z', '<b>"粗体"</b>')
-    assert out == 'a <mark>&lt;b&gt;&quot;粗体&quot;&lt;/b&gt;</mark> z'
+    assert out == 'a <mark>&lt;b&gt;&quot;粗体&quot;&lt;&#47;b&gt;</mark> z'
 
 
 @pytest.mark.parametrize("quote", ["", "不在文中的句子"])
 def test_highlight_without_a_matching_quote_only_escapes(quote):
     out = highlight("文本 <i>x</i>", quote)
-    assert out == "文本 &lt;i&gt;x&lt;/i&gt;"
+    assert out == "文本 &lt;i&gt;x&lt;&#47;i&gt;"
     assert "<mark>" not in out
 
 
@@ -55,10 +55,10 @@ def test_highlight_marks_only_the_first_occurrence():
 # ---------------------------------------------------------------------------- citation cards
 def test_citation_card_fields():
     card = citation_card(_citation())
-    assert card.startswith('<div class="pa-card" data-passage-id="plan:0001">')
-    assert '<span class="pa-num">[1]</span>' in card
+    assert card.startswith('<div class="pa-card" data-passage-id="plan&#58;0001">')
+    assert '<span class="pa-num">&#91;1&#93;</span>' in card
     assert '<span class="pa-doc">长沙市“十四五”科技创新发展规划（2021—2025年）</span>' in card
-    assert "长政办发〔2021〕30号 · 2021-06-22" in card
+    assert "长政办发〔2021〕30号 · 2021&#45;06&#45;22" in card
     assert '<div class="pa-sec">一、总体要求 &gt; （三）发展目标</div>' in card
     assert "<mark>高新技术企业数量达到6000家。</mark>" in card
     assert "pa-ctx" not in card  # no assistant, no context
@@ -69,7 +69,7 @@ def test_citation_card_escapes_every_field():
     card = citation_card(_citation(passage_id=evil, doc_title=evil, section=evil, text=evil + "正文", quote="正文",
                                    meta={"doc_number": evil}), label=evil)
     assert "<img" not in card
-    assert card.count("&lt;img src=x onerror=alert(1)&gt;") == 6
+    assert card.count("&lt;img src&#61;x onerror&#61;alert&#40;1&#41;&gt;") == 6
     assert 'data-passage-id="&quot;&gt;&lt;img' in card  # the attribute cannot be closed early
 
 
@@ -92,13 +92,13 @@ def test_answer_markdown_for_a_cited_answer(assistant):
     cards = _cards(md)
     assert len(cards) == len(ans.citations)
     for c, card in zip(ans.citations, cards):
-        assert f'data-passage-id="{html.escape(c.passage_id)}"' in card
-        assert f'<span class="pa-num">[{c.n}]</span>' in card
-        assert html.escape(c.doc_title) in card
+        assert f'data-passage-id="{plain(c.passage_id)}"' in card
+        assert f'<span class="pa-num">{plain(f"[{c.n}]")}</span>' in card
+        assert plain(c.doc_title) in card
         # the section path, levels joined by " > " (escaped in the HTML, readable after stripping tags)
-        assert f'<div class="pa-sec">{html.escape(c.section)}</div>' in card
+        assert f'<div class="pa-sec">{plain(c.section)}</div>' in card
         assert " > " in strip_html(card)
-        assert f"<mark>{html.escape(c.quote)}</mark>" in card
+        assert f"<mark>{plain(c.quote)}</mark>" in card
     first = cards[0]
     assert "（三）发展目标" in ans.citations[0].section
 
@@ -107,15 +107,15 @@ def test_answer_markdown_for_a_cited_answer(assistant):
     assert before or after
     assert '<details class="pa-ctx"><summary>上下文</summary>' in first
     ctx = first[first.index('<details class="pa-ctx">'):]
-    assert f'<p class="pa-ctx-p pa-ctx-self">{html.escape(ans.citations[0].text)}</p>' in ctx
+    assert f'<p class="pa-ctx-p pa-ctx-self">{plain(ans.citations[0].text)}</p>' in ctx
     for p in before + after:
         assert p.doc_id == ans.citations[0].doc_id
-        assert html.escape(p.text) in ctx
-        assert html.escape(p.section_path) in ctx
+        assert plain(p.text) in ctx
+        assert plain(p.section_path) in ctx
     if before:
-        assert ctx.index(html.escape(before[0].text)) < ctx.index("pa-ctx-self")
+        assert ctx.index(plain(before[0].text)) < ctx.index("pa-ctx-self")
     if after:
-        assert ctx.index("pa-ctx-self") < ctx.index(html.escape(after[-1].text))
+        assert ctx.index("pa-ctx-self") < ctx.index(plain(after[-1].text))
 
 
 def test_answer_markdown_for_a_list_answer_has_the_section_path(assistant):
@@ -124,7 +124,7 @@ def test_answer_markdown_for_a_list_answer_has_the_section_path(assistant):
     md = answer_markdown(ans, assistant)
     assert any("高新技术企业培育" in c.section for c in ans.citations), [c.section for c in ans.citations]
     for c in ans.citations:
-        assert html.escape(c.section) in md
+        assert plain(c.section) in md
     assert md.count('<details class="pa-ctx">') == len(ans.citations)
 
 
@@ -156,7 +156,7 @@ def test_answer_markdown_escapes_the_echoed_question(assistant):
     assert not ans.answerable
     md = answer_markdown(ans, assistant)
     assert "<img" not in md
-    assert "&lt;img src=x" in md
+    assert "&lt;img src&#61;x" in md
 
 
 def test_answer_markdown_newlines_and_notices():

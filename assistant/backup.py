@@ -1,0 +1,255 @@
+"""Backup and restore of the library (corpus files and their metadata), the active index and the feedback.
+
+    backup(settings, dest)     # a consistent snapshot while the server keeps serving
+    restore(settings, src)     # all of it back in one step, or a refusal naming why (nothing changed)
+
+A backup is a directory:
+
+    manifest.json          format, when, the product and index formats, the embedder, counts, and the
+                           SHA-256 of every other file (a restore checks them all first)
+    corpus/                the documents and their sidecars, as in PA_CORPUS_DIR (hidden files left out)
+    index/info.json        the active index's pointer information (fingerprint, embedder, format)
+    index/passages.jsonl   every passage: id, text, metadata
+    index/embeddings.npy   their vectors, in the same order (a restore embeds nothing)
+    feedback.jsonl         the chat's feedback, whole lines
+
+`backup` holds the library lock (no document is added or removed meanwhile; questions are answered as
+usual: reads take no lock) and writes into a hidden sibling of `dest`, renamed to `dest` when complete.
+`restore` checks the manifest and every checksum, stages the corpus next to PA_CORPUS_DIR and the index
+as a new collection (not active), then switches: the corpus directory is exchanged with the staged one
+(one renameat2(RENAME_EXCHANGE) on Linux), the index pointer is switched (one write; running servers follow
+it within PA_INDEX_POLL_SECONDS) and the feedback file replaced (one rename). The corpus it replaced is kept
+beside it (`.<corpus>.before-restore-<time>`). A backup whose index has another format, or another
+embedder than PA_EMBEDDER, has its index rebuilt from its corpus (with a notice), never read.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import AssistantError, IndexFailure
+from assistant.feedback import feedback_path, read_feedback
+from assistant.library import library_lock
+from assistant.settings import Settings
+from retrieval.embedders import embedder_name
+from retrieval.index import INDEX_FORMAT, bm25_dir, collect_garbage, outdated_notice
+from retrieval.passage import Passage
+from retrieval.store import open_store
+
+log = logging.getLogger(__name__)
+BACKUP_FORMAT = 1
+
+
+class BackupError(AssistantError):
+    """A backup cannot be written, or a restore is refused; the message names why (nothing changed)."""
+
+
+@dataclass
+class BackupReport:
+    path: Path
+    documents: int
+    passages: int
+    files: int
+    feedback_lines: int
+    seconds: float
+    notices: list[str] = field(default_factory=list)
+    kept: Path | None = None  # restore: where the replaced corpus was kept
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _visible_files(root: Path) -> list[Path]:
+    """Every file under `root` not in a hidden directory and not hidden itself (what the corpus reader sees)."""
+    return sorted(p for p in root.rglob("*") if p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+# ------------------------------------------------------------------ backup
+def backup(settings: Settings, dest: Path) -> BackupReport:
+    started = time.perf_counter()
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BackupError(f"{dest} exists and is not an empty directory; give a new directory for the backup")
+    work = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        with library_lock(settings):
+            report = _write(settings, work)
+        if dest.exists():
+            dest.rmdir()
+        os.replace(work, dest)
+    except OSError as exc:
+        raise BackupError(f"could not write the backup to {dest}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report.path, report.seconds = dest, time.perf_counter() - started
+    return report
+
+
+def _write(settings: Settings, work: Path) -> BackupReport:
+    (work / "index").mkdir(parents=True)
+    files = _visible_files(settings.corpus_dir)
+    for f in files:
+        target = work / "corpus" / f.relative_to(settings.corpus_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, target)
+    store = open_store(settings.store_config())
+    active = store.active()
+    passages, vectors = store.read_all(active.collection, with_embeddings=True)
+    info = {k: v for k, v in active.info.items() if k not in ("active", "retired")}
+    (work / "index" / "info.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
+    with open(work / "index" / "passages.jsonl", "w", encoding="utf-8") as fh:
+        for p in passages:
+            fh.write(json.dumps({"id": p.id, "text": p.text, "metadata": p.to_metadata()}, ensure_ascii=False) + "\n")
+    np.save(work / "index" / "embeddings.npy", vectors if vectors is not None else np.zeros((0, 0), np.float32))
+    feedback = read_feedback(settings.data_dir)
+    (work / "feedback.jsonl").write_bytes(feedback)
+    manifest = {
+        "format": BACKUP_FORMAT, "index_format": int(info.get("format", 1)),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "embedder": info.get("embedder"),
+        "documents": len({p.doc_id for p in passages}), "passages": len(passages),
+        "files": {str(p.relative_to(work)): _sha256(p) for p in sorted(work.rglob("*")) if p.is_file()},
+    }
+    (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return BackupReport(work, manifest["documents"], len(passages), len(files), feedback.count(b"\n"), 0.0)
+
+
+# ------------------------------------------------------------------ restore
+def check_backup(src: Path) -> dict[str, Any]:
+    """The manifest of a complete, unaltered backup this version can read; BackupError naming why not."""
+    src = Path(src)
+    try:
+        manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BackupError(f"{src} is not a backup: it has no manifest.json") from None
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"{src}/manifest.json cannot be read: {exc}") from exc
+    found = manifest.get("format")
+    if found != BACKUP_FORMAT:
+        raise BackupError(f"{src} is a backup of format {found!r}; this version restores format {BACKUP_FORMAT} only")
+    for name, digest in manifest.get("files", {}).items():
+        path = src / name
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            raise BackupError(f"{src}/manifest.json names a file outside the backup: {name!r}")
+        if not path.is_file():
+            raise BackupError(f"{src} is incomplete: {name} is missing")
+        if _sha256(path) != digest:
+            raise BackupError(f"{src}/{name} does not match its checksum in manifest.json (altered or damaged)")
+    listed = set(manifest.get("files", {}))
+    extra = [str(p.relative_to(src)) for p in src.rglob("*") if p.is_file() and p.name != "manifest.json"
+             and str(p.relative_to(src)) not in listed]
+    if extra:
+        raise BackupError(f"{src} has files its manifest does not list: {', '.join(sorted(extra)[:5])}")
+    for needed in ("index/info.json", "index/passages.jsonl", "index/embeddings.npy", "feedback.jsonl"):
+        if needed not in listed:
+            raise BackupError(f"{src} is incomplete: {needed} is missing")
+    return manifest
+
+
+def restore(settings: Settings, src: Path, progress=None) -> BackupReport:
+    started = time.perf_counter()
+    src = Path(src)
+    manifest = check_backup(src)
+    info = json.loads((src / "index" / "info.json").read_text(encoding="utf-8"))
+    notices = []
+    if notice := outdated_notice(info):
+        notices.append(f"{notice}: its index is rebuilt from its corpus")
+    elif info.get("embedder") != embedder_name(settings.embedder):
+        notices.append(f"the backup's index was made with the embedder {info.get('embedder')!r}, PA_EMBEDDER gives "
+                       f"{embedder_name(settings.embedder)!r}: its index is rebuilt from its corpus")
+    corpus = settings.corpus_dir
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    staged = corpus.with_name(f".{corpus.name}.restore-{stamp}")
+    kept = corpus.with_name(f".{corpus.name}.before-restore-{stamp}")
+    with library_lock(settings):
+        shutil.rmtree(staged, ignore_errors=True)
+        if (src / "corpus").is_dir():
+            shutil.copytree(src / "corpus", staged)
+        else:
+            staged.mkdir()
+        store = open_store(settings.store_config())
+        collection = None
+        try:
+            if not notices:
+                collection, info = _stage_index(settings, store, src, info)
+            fb_tmp = feedback_path(settings.data_dir).with_name(f".feedback.jsonl.restore-{stamp}")
+            fb_tmp.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / "feedback.jsonl", fb_tmp)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            if collection is not None:
+                store.client.delete_collection(collection.name)
+            raise
+        # the switch: corpus (one exchange), index pointer (one write), feedback (one rename)
+        _exchange(staged, corpus, kept)
+        if collection is not None:
+            store.activate(collection, info)
+            collect_garbage(settings.index_config(), store)
+        os.replace(fb_tmp, feedback_path(settings.data_dir))
+        if notices:  # the index of another format or embedder: built from the restored corpus
+            from assistant.core import Assistant
+
+            Assistant.build(settings, rebuild=True, progress=progress)
+    return BackupReport(src, manifest["documents"], manifest["passages"],
+                        len(_visible_files(corpus)), (src / "feedback.jsonl").read_bytes().count(b"\n"),
+                        time.perf_counter() - started, notices, kept)
+
+
+def _stage_index(settings: Settings, store, src: Path, info: dict[str, Any]):
+    """The backup's passages and vectors as a new, not yet active, collection (+ its BM25 cache)."""
+    from retrieval.bm25 import BM25Retriever
+
+    records = [json.loads(line) for line in (src / "index" / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
+    passages = [Passage.from_record(r["id"], r["text"], r["metadata"]) for r in records]
+    vectors = np.load(src / "index" / "embeddings.npy")
+    if len(vectors) != len(passages):
+        raise BackupError(f"{src}: {len(passages)} passages but {len(vectors)} vectors")
+    build_id = time.strftime("%Y%m%d%H%M%S") + "-restor"
+    info = {**info, "format": INDEX_FORMAT, "restored_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    collection = store.create_build(build_id, info)
+    try:
+        store.add(collection, passages, vectors.astype(np.float32))
+        if collection.count() != len(passages):
+            raise IndexFailure(f"wrote {collection.count()} of {len(passages)} passages; nothing was restored")
+        bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages],
+                                   info.get("fingerprint", ""))
+        bm25.save(bm25_dir(settings.data_dir, collection.name))
+    except BaseException:
+        store.client.delete_collection(collection.name)
+        raise
+    return collection, info
+
+
+RENAME_EXCHANGE = 2
+
+
+def _exchange(staged: Path, corpus: Path, kept: Path) -> None:
+    """Put `staged` where `corpus` is in one step; the old corpus ends up at `kept`."""
+    if corpus.exists():
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        renameat2 = getattr(libc, "renameat2", None)
+        at_fdcwd = -100
+        if renameat2 is not None and renameat2(at_fdcwd, os.fsencode(staged), at_fdcwd, os.fsencode(corpus),
+                                               RENAME_EXCHANGE) == 0:
+            os.rename(staged, kept)  # staged now holds the old corpus
+            return
+        log.info("renameat2(RENAME_EXCHANGE) unavailable (errno %d): two renames", ctypes.get_errno())
+        os.rename(corpus, kept)
+    os.rename(staged, corpus)
