@@ -168,8 +168,12 @@ class Assistant:
                 holder["e"] = make_embedder(settings.embedder)
             return holder["e"]
 
-        return build_index(settings.index_config(), store, factory, embedder_name(settings.embedder),
-                           rebuild=rebuild, progress=progress)
+        report = build_index(settings.index_config(), store, factory, embedder_name(settings.embedder),
+                             rebuild=rebuild, progress=progress)
+        if report.status == "built":  # the new sentences embedded now, not by each server's first load
+            passages, _ = store.read_all(store.active().collection)
+            SentenceVectors.load_or_embed(passages, factory(), Path(settings.data_dir) / "sentences")
+        return report
 
     # ------------------------------------------------------------------ the pipeline
     def understand(self, question: str, history: list[dict] | None = None, top_k: int | None = None,

@@ -49,3 +49,19 @@ def test_similarity_and_standout(assistant):
     assert sim("a sentence no passage holds") is None
     assert matcher.standout("到2025年高新技术企业数量目标是多少？") > matcher.standout("今天天气怎么样？")
     assert isinstance(SentenceMatcher(SentenceVectors({}), lambda t: np.ones(3) / 3 ** 0.5).standout("x"), float)
+
+
+def test_a_build_embeds_the_sentences_so_a_first_load_only_reads_them(tmp_path):
+    from assistant.core import Assistant
+    from helpers import test_settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notice.txt").write_text("测试市创新券办法\n第一条 创新券用于购买科技服务。\n第二条 每家企业每年最高10万元。\n",
+                                       encoding="utf-8")
+    settings = test_settings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    assert Assistant.build(settings).status == "built"
+    [cache] = (tmp_path / "data" / "sentences").glob("vectors-*.npz")
+    loaded = Assistant.from_settings(settings, build=False)
+    assert cache.stat().st_mtime_ns == next((tmp_path / "data" / "sentences").glob("vectors-*.npz")).stat().st_mtime_ns
+    assert "10万元" in loaded.ask("创新券每家企业每年最高多少？").answer
