@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_docx_entries: int = Field(5000, ge=10, description="Most files (ZIP entries) a .docx package may contain.")
     max_pdf_pages: int = Field(1000, ge=1, description="Most pages a PDF may have; a longer one is refused (split it).")
     pdf_timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Longest time reading one PDF may take (checked between pages); a slower one is refused.")
+    max_image_pixels: int = Field(50_000_000, ge=10_000, description="Largest image (width x height, in pixels) read by OCR, checked before it is decoded; a larger one is refused as a possible image bomb.")
+    ocr_dpi: int = Field(150, ge=72, le=400, description="Resolution at which PDF pages without a text layer are rendered for OCR.")
+    ocr_timeout_seconds: float = Field(900.0, gt=0, le=7200, description="Longest time the OCR of one document (its scanned pages or image) may take, checked between pages; a slower one is refused.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
@@ -68,7 +71,9 @@ class Settings(BaseSettings):
         return ReadLimits(max_docx_uncompressed_bytes=self.max_docx_uncompressed_bytes,
                           max_docx_compression_ratio=self.max_docx_compression_ratio,
                           max_docx_entries=self.max_docx_entries, max_pdf_pages=self.max_pdf_pages,
-                          pdf_timeout_seconds=self.pdf_timeout_seconds)
+                          pdf_timeout_seconds=self.pdf_timeout_seconds, max_image_pixels=self.max_image_pixels,
+                          ocr_dpi=self.ocr_dpi, ocr_timeout_seconds=self.ocr_timeout_seconds,
+                          ocr_cache_dir=self.data_dir / "ocr")
 
     def index_config(self) -> IndexConfig:
         return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits())

@@ -24,6 +24,7 @@ from retrieval.documents import Document, iter_corpus
 from retrieval.embedders import Embedder
 from retrieval.passage import Passage
 from retrieval.readers import ReadLimits
+from retrieval.regions import annotate
 from retrieval.segment import segment
 from retrieval.store import PassageStore, StoreConfig, is_disk_full
 
@@ -55,6 +56,7 @@ class BuildReport:
     reused: int = 0
     seconds: float = 0.0
     errors: list[DocumentError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # `file: what` went wrong on some pages of indexed documents
 
 
 def fingerprint(passages: list[Passage], embedder_name: str) -> str:
@@ -73,7 +75,7 @@ def load_passages(corpus_dir: Path, limits: ReadLimits | None = None
     good: list[Document] = []
     for doc in docs:
         try:
-            ps = segment(doc)
+            ps = annotate(doc, segment(doc))  # OCR pages and table rows: `ocr`, `bbox`
         except Exception as exc:  # a malformed document is reported and skipped
             errors.append(DocumentError(f"could not be segmented: {exc}", path=doc.path))
             continue
@@ -104,6 +106,7 @@ def build_index(
         detail = "; ".join(str(e) for e in errors) or "no documents"
         raise IndexFailure(f"nothing to index in {config.corpus_dir}: {detail}")
     fp = fingerprint(passages, embedder_name)
+    warnings = [f"{Path(d.path).name}: {w}" for d in docs for w in d.warnings]
 
     current = None
     try:
@@ -112,7 +115,7 @@ def build_index(
         current = None
     if current is not None and not rebuild and current.info.get("fingerprint") == fp:
         return BuildReport("unchanged", current.name, len(passages), len(docs), 0, 0,
-                           time.perf_counter() - started, errors)
+                           time.perf_counter() - started, errors, warnings)
 
     # vectors we already have, by content hash (same embedder only)
     reuse: dict[str, np.ndarray] = {}
@@ -170,7 +173,7 @@ def build_index(
         shutil.rmtree(bm25_dir(config.data_dir, name), ignore_errors=True)
     _drop_stale_bm25(config.data_dir, collection.name)
     return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
-                       len(passages) - len(missing), time.perf_counter() - started, errors)
+                       len(passages) - len(missing), time.perf_counter() - started, errors, warnings)
 
 
 def write_error(store: StoreConfig, exc: BaseException, current) -> IndexFailure:

@@ -1,0 +1,218 @@
+"""INVENTED documents as agencies publish them, made at test time: scans, photos, ruled tables, workbooks,
+two versions of one policy. Like tests/docfixtures.py, every document is fictitious (测试市 does not
+exist) and says so with `（测试用虚构文件）`.
+
+    render_page(paragraphs, font)        a page image (150 dpi A4, black on white) of wrapped paragraphs
+    make_scanned_policy(dir)             a PDF whose 2 pages are only images of text, rotated slightly
+    make_scanned_pages(dir, n)           an n-page scanned PDF (the benchmark's 20 pages) + its text-layer twin
+    make_photo(dir)                      a PNG photo of one page
+    make_ruled_table_pdf(dir)            a PDF with a ruled 奖补标准表 (unit line, header) spanning two pages
+    make_merged_xlsx(dir)                a workbook: a title merged across, a unit row, categories merged down
+    policy_versions()                    the text of version 1 and 2 of a 办法 (an amount, a clause removed)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from docfixtures import FICTION, find_cjk_font
+
+DPI = 150
+A4 = (int(8.27 * DPI), int(11.69 * DPI))
+CHARS_PER_LINE = 30
+
+SCAN_TITLE = "测试市首台套重大技术装备奖励办法"
+SCAN_PAGES = [
+    [FICTION, SCAN_TITLE,
+     "第一条 为鼓励测试市企业研制首台套重大技术装备，提升装备制造业创新能力，根据有关规定，结合本市实际，制定本办法。",
+     "第二条 本办法适用于在测试市依法登记注册、具有独立法人资格的装备制造企业。"],
+    ["第三条 对经认定的首台套重大技术装备，按单台销售价格的百分之十给予研制企业一次性奖励，每家企业每年奖励金额最高80万元。",
+     "第四条 申报材料应当于每年9月30日前报送市工业和信息化局。",
+     "第五条 本办法自2024年5月1日起施行。"],
+]
+SCAN_Q = "首台套重大技术装备每家企业每年奖励最高多少？"
+SCAN_FIGURE = "80万元"
+SCAN_FIGURE_PAGE = 2
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(find_cjk_font()), size)
+
+
+def _wrap(paragraph: str, width: int) -> list[str]:
+    """A paragraph as printed: the first line indented two characters, then full lines."""
+    text = "\u3000\u3000" + paragraph
+    return [text[i:i + width] for i in range(0, len(text), width)]
+
+
+def render_page(paragraphs: list[str], rotate: float = 0.8, size: tuple[int, int] = A4):
+    """A scanned page: wrapped paragraphs in a CJK font, rotated slightly as a scanner does."""
+    from PIL import Image, ImageDraw
+
+    font_px = 28
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    y = 140
+    for paragraph in paragraphs:
+        for line in _wrap(paragraph, CHARS_PER_LINE):
+            draw.text((120, y), line, font=_font(font_px), fill=0)
+            y += int(font_px * 1.8)
+    return image.rotate(rotate, resample=Image.BICUBIC, fillcolor=255)
+
+
+def _images_to_pdf(images, path: Path) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    for image in images:
+        pdf.add_page()
+        pdf.image(image, x=0, y=0, w=210, h=297)  # the page is the image: no text layer
+    pdf.output(str(path))
+    return path
+
+
+def make_scanned_policy(directory: Path, name: str = "首台套奖励办法-扫描件.pdf") -> Path:
+    """A 2-page PDF of page images only (no text layer): SCAN_PAGES, rotated slightly."""
+    return _images_to_pdf([render_page(p, rotate=0.8 if i % 2 else -0.6) for i, p in enumerate(SCAN_PAGES)],
+                          Path(directory) / name)
+
+
+def scanned_pages_text(n: int) -> list[list[str]]:
+    """n pages of numbered clauses (the benchmark's document)."""
+    pages = []
+    for i in range(n):
+        pages.append([f"第{i + 1}页 {FICTION}"] + [
+            f"第{i * 4 + k + 1}项 测试市对第{i + 1}批科技项目给予资金支持，每个项目支持金额不超过{(k + 1) * 10}万元，"
+            "资金按照项目进度分期拨付，验收合格后拨付余款。" for k in range(4)])
+    return pages
+
+
+def make_scanned_pages(directory: Path, n: int) -> tuple[Path, Path]:
+    """(the scanned PDF of n pages, the same pages with a text layer)."""
+    from fpdf import FPDF
+
+    pages = scanned_pages_text(n)
+    scanned = _images_to_pdf([render_page(p) for p in pages], Path(directory) / f"扫描{n}页.pdf")
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.add_font("cjk", "", str(find_cjk_font()))
+    pdf.set_font("cjk", size=12)
+    for lines in pages:
+        pdf.add_page()
+        y = 20
+        for paragraph in lines:
+            for line in _wrap(paragraph, CHARS_PER_LINE + 6):
+                pdf.set_xy(15, y)
+                pdf.cell(0, 7, line)
+                y += 8
+    text = Path(directory) / f"文本{n}页.pdf"
+    pdf.output(str(text))
+    return scanned, text
+
+
+PHOTO_TITLE = "测试市科技特派员补贴通知"
+PHOTO_LINES = [FICTION, PHOTO_TITLE, "一、对选派到乡村的科技特派员，每人每月给予生活补贴2000元。",
+               "二、补贴期限不超过两年。"]
+
+
+def make_photo(directory: Path, name: str = "通知照片.png") -> Path:
+    path = Path(directory) / name
+    render_page(PHOTO_LINES, rotate=1.2, size=(1100, 700)).save(path)
+    return path
+
+
+TABLE_TITLE = "测试市高新技术企业奖补实施细则"
+TABLE_HEADER = ["支持类型", "支持标准", "备注"]
+TABLE_ROWS = [["首次认定奖励", "30", "一次性"], ["重新认定奖励", "10", "一次性"], ["研发后补助", "最高200", "按增量核定"],
+              ["孵化器绩效奖励", "50", "年度考核优秀"], ["技术合同奖励", "5", "按登记额"], ["专利导航补助", "15", "每项"]]
+TABLE_Q = "首次认定高新技术企业一次性奖励多少？"
+
+
+def make_ruled_table_pdf(directory: Path, name: str = "奖补细则.pdf") -> Path:
+    """Clauses, `单位：万元`, a ruled table whose rows continue on page 2 (without the header)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.add_font("cjk", "", str(find_cjk_font()))
+    pdf.set_font("cjk", size=11)
+    pdf.add_page()
+    y = 20
+    for line in [FICTION, TABLE_TITLE, "第一条 为加快高新技术企业培育，制定本细则。", "第二条 奖补标准见下表。",
+                 "奖补标准表", "单位：万元"]:
+        pdf.set_xy(15, y)
+        pdf.cell(0, 8, line)
+        y += 10
+    pages = [[TABLE_HEADER] + TABLE_ROWS[:4], TABLE_ROWS[4:]]
+    for k, rows in enumerate(pages):
+        if k:
+            pdf.add_page()
+            y = 20
+        for row in rows:
+            x = 15
+            for cell in row:
+                pdf.set_xy(x, y)
+                pdf.cell(55, 9, cell, border=1)
+                x += 55
+            y += 9
+        pdf.set_xy(100, 285)
+        pdf.cell(0, 6, f"- {k + 1} -")
+    pdf.set_xy(15, y + 6)
+    pdf.cell(0, 8, "第三条 本细则自2024年1月1日起施行。")
+    path = Path(directory) / name
+    pdf.output(str(path))
+    return path
+
+
+XLSX_TITLE = "测试市人才引进奖补标准"
+XLSX_Q = "博士研究生安家补贴多少？"
+
+
+def make_merged_xlsx(directory: Path, name: str = "人才奖补标准.xlsx") -> Path:
+    """A title merged across the columns, a unit row, a header, categories merged down two rows."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "安家补贴"
+    ws.append([XLSX_TITLE, None, None])
+    ws.merge_cells("A1:C1")
+    ws.append(["单位：万元", None, None])
+    ws.append(["人才类别", "学历", "安家补贴"])
+    ws.append(["全职引进", "博士研究生", 15])
+    ws.append([None, "硕士研究生", 6])
+    ws.merge_cells("A4:A5")
+    ws.append(["柔性引进", "博士研究生", 5])
+    ws.append([FICTION, None, None])
+    ws.merge_cells("A7:C7")
+    other = wb.create_sheet("生活补贴")
+    other.append(["类别", "每月补贴（元）"])
+    other.append(["青年科技人才", 1500])
+    path = Path(directory) / name
+    wb.save(path)
+    return path
+
+
+VERSION_TITLE = "测试市科技创新券管理办法"
+VERSION_1 = f"""{VERSION_TITLE}
+{FICTION}
+第一条 为支持科技型中小企业开展研发活动，制定本办法。
+第二条 每家企业每年申领的创新券额度最高为20万元。
+第三条 创新券自发放之日起十二个月内有效。
+第四条 企业申领创新券须提交上一年度财务报表。
+第五条 本办法自2023年1月1日起施行。
+"""
+VERSION_2 = f"""{VERSION_TITLE}
+{FICTION}
+第一条 为支持科技型中小企业开展研发活动，制定本办法。
+第二条 每家企业每年申领的创新券额度最高为30万元。
+第三条 创新券自发放之日起十二个月内有效。
+第四条 本办法自2024年1月1日起施行。
+"""
+
+
+def policy_versions() -> tuple[str, str]:
+    """Version 1 and 2: the amount 20万元 -> 30万元, the clause on 财务报表 removed, the date changed."""
+    return VERSION_1, VERSION_2
