@@ -21,7 +21,8 @@ class Citation:
     @classmethod
     def of(cls, n: int, p: Passage, quote: str = "") -> "Citation":
         meta = {k: v for k, v in p.meta.items()
-                if k in {"doc_number", "issuer", "issued", "effective", "status", "expires", "page", "source_url"}}
+                if k in {"doc_number", "issuer", "issued", "effective", "status", "expires", "page", "source_url",
+                         "ocr", "revised", "version", "superseded"}}
         return cls(n, p.id, p.doc_id, p.doc_title, p.section_path, p.text, quote, meta)
 
 

@@ -38,9 +38,10 @@ from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
 from retrieval.index import BuildReport, bm25_dir, build_index
 from retrieval.passage import Hit, Passage
+from retrieval.regions import PASSAGE_KEYS
 from retrieval.search import HybridSearcher
 from retrieval.store import open_store
-from retrieval.validity import validity_note
+from retrieval.validity import revision_note, validity_note
 from retrieval.vector import VectorRetriever
 
 log = logging.getLogger(__name__)
@@ -66,15 +67,16 @@ class IndexInfo:
 
 
 def flag_validity(answer: Answer) -> None:
-    """Say so when a cited document is repealed, expired, amended or has an expiry date."""
+    """Say so when a cited document is repealed, expired, amended, has an expiry date or was revised
+    within the last year."""
     seen: set[str] = set()
     for c in answer.citations:
         if c.doc_id in seen:
             continue
         seen.add(c.doc_id)
-        note = validity_note(c.doc_title, c.meta)
-        if note and note not in answer.notices:
-            answer.notices.append(note)
+        for note in (validity_note(c.doc_title, c.meta), revision_note(c.doc_title, c.meta)):
+            if note and note not in answer.notices:
+                answer.notices.append(note)
 
 
 def _load_bm25(data_dir: Path, collection: str, passages: list[Passage], fingerprint: str) -> BM25Retriever:
@@ -261,6 +263,7 @@ class Assistant:
     def documents(self) -> list[dict[str, Any]]:
         docs: dict[str, dict[str, Any]] = {}
         for p in self.passages:
-            d = docs.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.doc_title, "passages": 0, **p.meta})
+            d = docs.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.doc_title, "passages": 0,
+                                           **{k: v for k, v in p.meta.items() if k not in PASSAGE_KEYS}})
             d["passages"] += 1
         return list(docs.values())

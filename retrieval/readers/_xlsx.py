@@ -1,8 +1,8 @@
 """Excel workbooks (.xlsx, openpyxl): every sheet as a table of the text contract.
 
 The package is checked like a .docx before it is opened (`check_package`: the ZIP directory only, the
-PA_MAX_DOCX_* limits). Each sheet, in order: its name as a caption line (unless it is a default name such
-as `Sheet1`), the title and unit lines above the table (rows with one value, e.g. a title merged across
+PA_MAX_DOCX_* limits). Each sheet, in order: its name as a caption line (when the sheet has no title row
+and its name is not a default such as `Sheet1`), the title and unit lines above the table (rows with one value, e.g. a title merged across
 the columns, `单位：万元`), the table as TAB rows (header first), the notes under it (`注：…`). Merged cells
 are filled with their value in every cell they cover, so each row carries its category. Numbers are
 written as people read them: 30.0 -> 30, 0.15 formatted as a percentage -> 15%, dates as 2024-09-30.
@@ -14,6 +14,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from retrieval.blocks import UNIT_LINE_RE
 from retrieval.errors import DocumentError
 from retrieval.readers import Extracted, ReadLimits, Reader
 from retrieval.readers._docx import check_package
@@ -71,12 +72,15 @@ def _single(row: list[str]) -> str | None:
 
 def sheet_lines(name: str, grid: list[list[str]]) -> list[str]:
     """One sheet -> lines of the text contract (caption, titles and units, TAB rows, notes)."""
-    lines = [] if _DEFAULT_SHEET.match(name.strip()) else [clean_line(name)]
     rows = [row for row in grid if any(row)]
+    lines = []
     start = 0
     while start < len(rows) and _single(rows[start]) is not None:
         lines.append(clean_line(_single(rows[start])))
         start += 1
+    titled = any(not UNIT_LINE_RE.match(line) for line in lines)
+    if not titled and not _DEFAULT_SHEET.match(name.strip()):
+        lines.insert(0, clean_line(name))  # the sheet's name is the table's caption when it has no title
     end = len(rows)
     while end > start and _single(rows[end - 1]) is not None:
         end -= 1
