@@ -17,7 +17,7 @@ from api import errors
 from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import RateLimit, limited
-from api.routes import ask, browse, eligibility, evals, feedback, library, openai_compat, ops
+from api.routes import ask, browse, eligibility, evals, feedback, library, openai_compat, ops, versions, view
 from assistant.service import Progress, Service
 from assistant.core import Assistant
 from assistant.settings import Settings, get_settings
@@ -32,6 +32,8 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 * `POST /v1/chat/completions` — OpenAI-compatible (ChatBox, LobeChat, Open WebUI…), citations included
 * `POST /v1/eligibility` — which measures apply to an enterprise, researcher or institution (政策匹配)
 * `GET /v1/passages/{id}` — open a citation in context
+* `GET /v1/documents/{doc_id}/view?passage=ID` — the original document, scrolled to a citation and highlighting it
+* `GET /v1/documents/{doc_id}/diff` — what changed between versions of a document
 * The chat UI is at [/ui](/ui).
 """
 
@@ -90,7 +92,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.state.metrics = metrics
     errors.install(app)
     document_middleware_responses(app)
-    for module in (ask, browse, eligibility, library, evals, openai_compat, feedback, ops):
+    for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, ops):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
