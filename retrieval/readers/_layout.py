@@ -107,8 +107,10 @@ class _Row:
 
 
 def join_text(left: str, right: str) -> str:
-    """Two pieces of one line: a space only between Latin letters or digits (`Article` `5`), never in Chinese."""
-    if left and right and left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and right[0].isalnum():
+    """Two pieces of text: a space only between Latin words (`Article` `5`), never in Chinese, nor inside a
+    number wrapped onto the next line (`200` `0元`)."""
+    a, b = left[-1:], right[:1]
+    if a.isascii() and a.isalnum() and b.isascii() and b.isalnum() and not (a.isdigit() and b.isdigit()):
         return f"{left} {right}"
     return left + right
 
