@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import scanfixtures as sf
@@ -127,7 +128,7 @@ def test_scanned_policy_answers_with_the_right_page(scan_library):
     assert first.doc_id == scan_library.doc_ids["scan"]
     assert sf.SCAN_FIGURE in first.text and sf.SCAN_FIGURE in answer.answer
     assert first.meta["page"] == sf.SCAN_FIGURE_PAGE and first.meta["ocr"] is True
-    assert first.view_url == f"/v1/documents/{first.doc_id}/view?passage={first.passage_id.replace(':', '%3A')}"
+    assert first.view_url == f"/v1/documents/{quote(first.doc_id, safe='')}/view?passage={quote(first.passage_id, safe='')}"
     passage = a.passage(first.passage_id)
     x0, y0, x1, y1 = (float(v) for v in passage.meta["bbox"].split(","))
     assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 0.5  # the clause is in the top half of page 2
