@@ -141,7 +141,7 @@ def make_ruled_table_pdf(directory: Path, name: str = "奖补细则.pdf") -> Pat
     pdf.add_page()
     y = 20
     for line in [FICTION, TABLE_TITLE, "第一条 为加快高新技术企业培育，制定本细则。", "第二条 奖补标准见下表。",
-                 "奖补标准表", "单位：万元"]:
+                 "高新技术企业奖补标准表", "单位：万元"]:
         pdf.set_xy(15, y)
         pdf.cell(0, 8, line)
         y += 10

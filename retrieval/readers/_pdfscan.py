@@ -8,7 +8,8 @@
   reported page by page; a page that fails OCR is reported in the warnings and the others are kept;
 * a page that draws ruling lines (MIN_TABLE_PATHS or more) is read again with pdfplumber: when it finds
   tables there, the page's text becomes its lines outside the tables and each table's rows (TAB-separated,
-  header first; cells merged across columns or rows filled in), in reading order.
+  header first; cells merged across columns or rows filled in; a unit line above a table moved into the
+  headers of its numeric columns), in reading order.
 The pages changed this way keep their lines' boxes (`layout`, page number -> Spans) for the citation view.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from retrieval.readers._layout import Piece, Span, lay_out
 from retrieval.readers._limits import ReadLimits
 from retrieval.readers._ocr import OcrUnavailable, file_key, ocr_cached, report
 from retrieval.readers._pdfpages import open_pdf, page_marks, render
+from retrieval.readers._text import unit_into_header
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +165,26 @@ def _page_with_tables(page) -> list[Span]:
                        [(_shift(box, x_off, y_off), [c or "" for c in cells]) for box, cells in zip(boxes, rows)]))
     pieces = [Piece(line["text"], line["x0"] - x_off, line["top"] - y_off, line["x1"] - x_off, line["bottom"] - y_off)
               for line in outside.extract_text_lines()]
-    return lay_out(pieces, page.width, page.height, tables)
+    return fold_unit_lines(lay_out(pieces, page.width, page.height, tables))
+
+
+def fold_unit_lines(spans: list[Span]) -> list[Span]:
+    """A unit line right above a table (`单位：万元`) moved into the headers of its numeric columns."""
+    out: list[Span] = []
+    i = 0
+    while i < len(spans):
+        span = spans[i]
+        j = i + 1
+        while j < len(spans) and "\t" in spans[j].text:
+            j += 1
+        rows = [s.text.split("\t") for s in spans[i + 1:j]]
+        if "\t" not in span.text and rows and (moved := unit_into_header(span.text, rows)) is not None:
+            out += [Span("\t".join(cells), s.box) for cells, s in zip(moved, spans[i + 1:j])]
+            i = j
+            continue
+        out.append(span)
+        i += 1
+    return out
 
 
 def _shift(box, dx: float, dy: float) -> tuple[float, float, float, float]:

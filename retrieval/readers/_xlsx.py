@@ -3,7 +3,8 @@
 The package is checked like a .docx before it is opened (`check_package`: the ZIP directory only, the
 PA_MAX_DOCX_* limits). Each sheet, in order: its name as a caption line (when the sheet has no title row
 and its name is not a default such as `Sheet1`), the title and unit lines above the table (rows with one value, e.g. a title merged across
-the columns, `单位：万元`), the table as TAB rows (header first), the notes under it (`注：…`). Merged cells
+the columns, `单位：万元` — a unit goes into the headers of the numeric columns, `安家补贴（万元）`, so each row
+says `安家补贴 15万元`), the table as TAB rows (header first), the notes under it (`注：…`). Merged cells
 are filled with their value in every cell they cover, so each row carries its category. Numbers are
 written as people read them: 30.0 -> 30, 0.15 formatted as a percentage -> 15%, dates as 2024-09-30.
 """
@@ -18,7 +19,7 @@ from retrieval.blocks import UNIT_LINE_RE
 from retrieval.errors import DocumentError
 from retrieval.readers import Extracted, ReadLimits, Reader
 from retrieval.readers._docx import check_package
-from retrieval.readers._text import clean_cell, clean_line, tab_row
+from retrieval.readers._text import clean_cell, clean_line, tab_row, unit_into_header
 
 MAX_CELLS = 500_000  # cells in all sheets: a larger workbook is a data dump, not a policy table
 _DEFAULT_SHEET = re.compile(r"^(?:sheet|工作表)\s*\d*$", re.IGNORECASE)
@@ -84,7 +85,11 @@ def sheet_lines(name: str, grid: list[list[str]]) -> list[str]:
     end = len(rows)
     while end > start and _single(rows[end - 1]) is not None:
         end -= 1
-    lines += [row for r in rows[start:end] if (row := tab_row(r))]
+    table = rows[start:end]
+    if lines and (with_unit := unit_into_header(lines[-1], table)) is not None:
+        lines.pop()  # `单位：万元` went into the numeric columns' headers
+        table = with_unit
+    lines += [row for r in table if (row := tab_row(r))]
     lines += [clean_line(_single(r)) for r in rows[end:]]
     return [line for line in lines if line]
 

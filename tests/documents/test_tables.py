@@ -25,12 +25,14 @@ def test_a_ruled_pdf_table_is_one_row_per_line_with_header_and_unit(tmp_path):
     require_cjk_font()
     path = sf.make_ruled_table_pdf(tmp_path)
     text = PdfReader().read(path)
-    assert "支持类型\t支持标准\t备注" in text.split("\n")  # the header row, TAB-separated
+    # the header row, TAB-separated; the unit line above the table went into its numeric column
+    assert "支持类型\t支持标准（万元）\t备注" in text.split("\n") and "单位：万元" not in text
     assert text.count("支持类型\t") == 1
     rows = dict(_rows(load_document(path)))
-    assert rows["首次认定奖励：支持标准 30；备注 一次性（单位：万元）"] == 1
+    assert rows["首次认定奖励：支持标准 30万元；备注 一次性"] == 1
+    assert rows["研发后补助：支持标准 最高200万元；备注 按增量核定"] == 1
     # the table goes on over the page break without its header: those rows keep the header and unit
-    assert rows["专利导航补助：支持标准 15；备注 每项（单位：万元）"] == 2
+    assert rows["专利导航补助：支持标准 15万元；备注 每项"] == 2
     assert len(rows) == len(sf.TABLE_ROWS)
     assert not any("- 1 -" in r or "- 2 -" in r for r in rows)  # page numbers are not rows
 
@@ -39,12 +41,12 @@ def test_an_xlsx_sheet_with_merged_cells_gives_rows_with_their_category(tmp_path
     path = sf.make_merged_xlsx(tmp_path)
     text = XlsxReader().read(path)
     lines = text.split("\n")
-    assert lines[:3] == [sf.XLSX_TITLE, "单位：万元", "人才类别\t学历\t安家补贴"]
+    assert lines[:2] == [sf.XLSX_TITLE, "人才类别\t学历\t安家补贴（万元）"]  # the unit row went into the header
     assert "全职引进\t硕士研究生\t6" in lines  # the category merged down two rows is in both
     doc = load_document(path)
     rows = [t for t, _page in _rows(doc)]
-    assert "全职引进：学历 博士研究生；安家补贴 15（单位：万元）" in rows
-    assert "全职引进：学历 硕士研究生；安家补贴 6（单位：万元）" in rows
+    assert "全职引进：学历 博士研究生；安家补贴 15万元" in rows
+    assert "全职引进：学历 硕士研究生；安家补贴 6万元" in rows
     assert "青年科技人才：每月补贴 1500元" in rows  # the second sheet, its unit from the header
     assert doc.title == sf.XLSX_TITLE
 
@@ -59,12 +61,13 @@ def test_table_questions_are_answered_from_the_row_with_its_column_and_unit(scan
     answer = a.ask(sf.TABLE_Q)
     assert answer.answerable, answer.notices
     row = next(c for c in answer.citations if c.doc_id == scan_library.doc_ids["table"])
-    assert row.text == "首次认定奖励：支持标准 30；备注 一次性（单位：万元）"
-    assert "支持标准 30" in answer.answer and "万元" in answer.answer
+    assert row.text == "首次认定奖励：支持标准 30万元；备注 一次性"
+    assert "支持标准 30万元" in answer.answer
     answer = a.ask(sf.XLSX_Q)
     assert answer.answerable, answer.notices
-    assert any(c.doc_id == scan_library.doc_ids["xlsx"] and "博士研究生；安家补贴 15" in c.text for c in answer.citations)
-    assert "安家补贴 15" in answer.answer and "万元" in answer.answer
+    assert any(c.doc_id == scan_library.doc_ids["xlsx"] and "博士研究生；安家补贴 15万元" in c.text
+               for c in answer.citations)
+    assert "安家补贴 15万元" in answer.answer
 
 
 def test_broken_and_oversized_workbooks_are_refused_naming_the_file(tmp_path):

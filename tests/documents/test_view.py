@@ -69,7 +69,7 @@ def test_view_of_a_table_row_marks_the_row_under_its_header(scans, scan_library)
     client, a = scans
     row = next(c for c in a.ask(sf.TABLE_Q).citations if c.doc_id == scan_library.doc_ids["table"])
     html = client.get(row.view_url).text
-    assert "<th>支持类型</th><th>支持标准</th><th>备注</th>" in html
+    assert "<th>支持类型</th><th>支持标准（万元）</th><th>备注</th>" in html
     m = re.search(r'<tr data-passage-id="[^"]+" class="pa-cited" id="pa-cited">(.*?)</tr>', html)
     assert m and m.group(1) == "<td>首次认定奖励</td><td>30</td><td>一次性</td>"
 
