@@ -113,10 +113,20 @@ def _scan(scan: Scan) -> str:
             f"{boxes}<figcaption>{_esc(scan.caption or f'第{scan.page}页原件')}</figcaption></figure>")
 
 
+def _one_anchor(article: str) -> str:
+    """A passage over several lines is marked on each; the first mark alone is the scroll target."""
+    anchor = ' id="pa-cited"'
+    first = article.find(anchor)
+    if first < 0:
+        return article
+    end = first + len(anchor)
+    return article[:end] + article[end:].replace(anchor, "")
+
+
 def original_page(title: str, meta: list[str], items: list[Item], cited: str | None, scans: list[Scan],
                   nonce: str, note: str = "") -> str:
     """The whole page (see the module docstring)."""
-    article = "".join(_item(i, cited) for i in items)
+    article = _one_anchor("".join(_item(i, cited) for i in items))
     aside = f"<aside>{''.join(_scan(s) for s in scans)}</aside>" if scans else ""
     info = " · ".join(_esc(m) for m in meta if m)
     return (

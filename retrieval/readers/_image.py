@@ -48,7 +48,9 @@ def open_image(path: Path, limits: ReadLimits):
     except DocumentError:
         raise
     except Image.DecompressionBombError as exc:
-        raise DocumentError(f"the image is too large to read (an image bomb? {exc})", path=str(path)) from exc
+        raise DocumentError(f"the image is too large to read — an image bomb? ({exc}); at most "
+                            f"{limits.max_image_pixels / 1e6:g} million pixels are read (PA_MAX_IMAGE_PIXELS)",
+                            path=str(path)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DocumentError(f"not a readable {fmt} image (damaged or cut off?): {type(exc).__name__}: {exc}",
                             path=str(path)) from exc

@@ -122,7 +122,9 @@ def test_view_of_a_text_layer_pdf_boxes_the_passage_on_its_page(web_library):
     hit = next(h for h in a.search("页面标记P2 技术合同登记额度", 5) if "页面标记P2" in h.passage.text)
     assert hit.passage.meta["page"] == 2 and "bbox" not in hit.passage.meta and "ocr" not in hit.passage.meta
     html = client.get(f"/v1/documents/{quote(hit.passage.doc_id)}/view", params={"passage": hit.id}).text
-    assert "页面标记P2" in _cited(html)
+    assert "第2页的条款" in _cited(html)  # the article's first line is the scroll target
+    assert html.count('id="pa-cited"') == 1
+    assert re.search(r'<mark class="pa-psg pa-cited" data-passage-id="[^"]+">页面标记P2', html)  # and its second
     assert re.search(r'<figure class="pa-scan" data-page="2"><img src="[^"]+/pages/2"', html)
     assert 'class="pa-box"' in html  # found in the text layer with PDFium
 
