@@ -9,12 +9,15 @@ exist) and says so with `（测试用虚构文件）`.
     make_ruled_table_pdf(dir)            a PDF with a ruled 奖补标准表 (unit line, header) spanning two pages
     make_merged_xlsx(dir)                a workbook: a title merged across, a unit row, categories merged down
     policy_versions()                    the text of version 1 and 2 of a 办法 (an amount, a clause removed)
+    scan_library (a session fixture)     a private library with the scan, the table PDF, the workbook, the photo
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from docfixtures import FICTION, find_cjk_font
+import pytest
+from docfixtures import FICTION, find_cjk_font, private_index, require_cjk_font
 
 DPI = 150
 A4 = (int(8.27 * DPI), int(11.69 * DPI))
@@ -216,3 +219,34 @@ VERSION_2 = f"""{VERSION_TITLE}
 def policy_versions() -> tuple[str, str]:
     """Version 1 and 2: the amount 20万元 -> 30万元, the clause on 财务报表 removed, the date changed."""
     return VERSION_1, VERSION_2
+
+
+# ---------------------------------------------------------------- the library of them
+
+TOKEN = "t0ken-16"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@dataclass
+class Library:
+    settings: object
+    files: dict[str, Path]  # kind -> the source file added
+    doc_ids: dict[str, str]  # kind -> its doc_id
+
+
+@pytest.fixture(scope="session")
+def scan_library(built_settings, tmp_path_factory) -> Library:
+    require_cjk_font()
+    from assistant.library import add_documents
+
+    root = tmp_path_factory.mktemp("issue16")
+    src = root / "incoming"
+    src.mkdir()
+    files = {"scan": make_scanned_policy(src), "table": make_ruled_table_pdf(src),
+             "xlsx": make_merged_xlsx(src), "photo": make_photo(src)}
+    settings = private_index(built_settings, root / "lib", admin_token=TOKEN)
+    result = add_documents(settings, list(files.values()))
+    by_file = {d.file: d.doc_id for d in result.documents}
+    return Library(settings, files, {kind: by_file[path.name] for kind, path in files.items()})
+
+
