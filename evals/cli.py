@@ -1,4 +1,5 @@
-"""`python -m evals run SET [--mode M] [--out DIR]` · `compare A B` · `bench` · `load` · `soak` · `library-bench`."""
+"""`python -m evals run SET [--mode M] [--out DIR]` · `compare A B` · `bench` · `load` · `soak` · `library-bench` ·
+`ocr-bench`."""
 from __future__ import annotations
 
 import json
@@ -270,6 +271,17 @@ def library_bench(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n", encoding="utf-8")
+
+
+@app.command("ocr-bench")
+def ocr_bench(
+    pages: int = typer.Option(20, "--pages", min=1, max=200, help="Pages of the generated scanned document."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+):
+    """OCR pages/s and the index time of an n-page scanned document beside the same pages with a text layer."""
+    from evals.ocr_bench import run_ocr_bench
+
+    _write_json(run_ocr_bench(pages), out)
 
 
 def main() -> None:

@@ -2,9 +2,8 @@
 two versions of one policy. Like tests/docfixtures.py, every document is fictitious (测试市 does not
 exist) and says so with `（测试用虚构文件）`.
 
-    render_page(paragraphs, font)        a page image (150 dpi A4, black on white) of wrapped paragraphs
     make_scanned_policy(dir)             a PDF whose 2 pages are only images of text, rotated slightly
-    make_scanned_pages(dir, n)           an n-page scanned PDF (the benchmark's 20 pages) + its text-layer twin
+    (render_page, make_scanned_pages: evals/scanned.py, shared with the OCR benchmark)
     make_photo(dir)                      a PNG photo of one page
     make_ruled_table_pdf(dir)            a PDF with a ruled 奖补标准表 (unit line, header) spanning two pages
     make_merged_xlsx(dir)                a workbook: a title merged across, a unit row, categories merged down
@@ -19,9 +18,7 @@ from pathlib import Path
 import pytest
 from docfixtures import FICTION, find_cjk_font, private_index, require_cjk_font
 
-DPI = 150
-A4 = (int(8.27 * DPI), int(11.69 * DPI))
-CHARS_PER_LINE = 30
+from evals.scanned import images_to_pdf, make_scanned_pages, render_page  # noqa: F401 - re-exported for the tests
 
 SCAN_TITLE = "测试市首台套重大技术装备奖励办法"
 SCAN_PAGES = [
@@ -37,82 +34,10 @@ SCAN_FIGURE = "80万元"
 SCAN_FIGURE_PAGE = 2
 
 
-def _font(size: int):
-    from PIL import ImageFont
-
-    return ImageFont.truetype(str(find_cjk_font()), size)
-
-
-def _wrap(paragraph: str, width: int) -> list[str]:
-    """A paragraph as printed: the first line indented two characters, then full lines."""
-    text = "\u3000\u3000" + paragraph
-    return [text[i:i + width] for i in range(0, len(text), width)]
-
-
-def render_page(paragraphs: list[str], rotate: float = 0.8, size: tuple[int, int] = A4):
-    """A scanned page: wrapped paragraphs in a CJK font, rotated slightly as a scanner does."""
-    from PIL import Image, ImageDraw
-
-    font_px = 28
-    image = Image.new("L", size, 255)
-    draw = ImageDraw.Draw(image)
-    y = 140
-    for paragraph in paragraphs:
-        for line in _wrap(paragraph, CHARS_PER_LINE):
-            draw.text((120, y), line, font=_font(font_px), fill=0)
-            y += int(font_px * 1.8)
-    return image.rotate(rotate, resample=Image.BICUBIC, fillcolor=255)
-
-
-def _images_to_pdf(images, path: Path) -> Path:
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(False)
-    for image in images:
-        pdf.add_page()
-        pdf.image(image, x=0, y=0, w=210, h=297)  # the page is the image: no text layer
-    pdf.output(str(path))
-    return path
-
-
 def make_scanned_policy(directory: Path, name: str = "首台套奖励办法-扫描件.pdf") -> Path:
     """A 2-page PDF of page images only (no text layer): SCAN_PAGES, rotated slightly."""
-    return _images_to_pdf([render_page(p, rotate=0.8 if i % 2 else -0.6) for i, p in enumerate(SCAN_PAGES)],
-                          Path(directory) / name)
-
-
-def scanned_pages_text(n: int) -> list[list[str]]:
-    """n pages of numbered clauses (the benchmark's document)."""
-    pages = []
-    for i in range(n):
-        pages.append([f"第{i + 1}页 {FICTION}"] + [
-            f"第{i * 4 + k + 1}项 测试市对第{i + 1}批科技项目给予资金支持，每个项目支持金额不超过{(k + 1) * 10}万元，"
-            "资金按照项目进度分期拨付，验收合格后拨付余款。" for k in range(4)])
-    return pages
-
-
-def make_scanned_pages(directory: Path, n: int) -> tuple[Path, Path]:
-    """(the scanned PDF of n pages, the same pages with a text layer)."""
-    from fpdf import FPDF
-
-    pages = scanned_pages_text(n)
-    scanned = _images_to_pdf([render_page(p) for p in pages], Path(directory) / f"扫描{n}页.pdf")
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.add_font("cjk", "", str(find_cjk_font()))
-    pdf.set_font("cjk", size=12)
-    for lines in pages:
-        pdf.add_page()
-        y = 20
-        for paragraph in lines:
-            for line in _wrap(paragraph, CHARS_PER_LINE + 6):
-                pdf.set_xy(15, y)
-                pdf.cell(0, 7, line)
-                y += 8
-    text = Path(directory) / f"文本{n}页.pdf"
-    pdf.output(str(text))
-    return scanned, text
+    return images_to_pdf([render_page(p, rotate=0.8 if i % 2 else -0.6) for i, p in enumerate(SCAN_PAGES)],
+                         Path(directory) / name)
 
 
 PHOTO_TITLE = "测试市科技特派员补贴通知"

@@ -60,7 +60,13 @@ def test_ocr_results_are_cached_by_content(scanned, cache, monkeypatch):
     assert "80万元" in PdfReader().extract(scanned, ReadLimits(ocr_cache_dir=cache)).text
 
 
-def test_a_page_that_fails_ocr_is_reported_and_the_rest_read(scanned, monkeypatch):
+def test_a_page_that_fails_ocr_is_reported_and_the_rest_read(scanned, cache, tmp_path, monkeypatch):
+    PdfReader().extract(scanned, ReadLimits(ocr_cache_dir=cache))
+    partial = tmp_path / "cache"  # page 2 from the cache, page 1 to be rendered again
+    partial.mkdir()
+    for entry in cache.iterdir():
+        if "-p1-" not in entry.name:
+            (partial / entry.name).write_bytes(entry.read_bytes())
     real = _pdfscan.render
 
     def broken_first_page(doc, index, dpi, max_pixels):
@@ -69,16 +75,16 @@ def test_a_page_that_fails_ocr_is_reported_and_the_rest_read(scanned, monkeypatc
         return real(doc, index, dpi, max_pixels)
 
     monkeypatch.setattr(_pdfscan, "render", broken_first_page)
-    got = PdfReader().extract(scanned, ReadLimits())  # no cache: page 1 must be rendered
+    got = PdfReader().extract(scanned, ReadLimits(ocr_cache_dir=partial))
     assert got.ocr_pages == (2,)
     assert got.warnings == ["page 1: OCR failed (RuntimeError: simulated scanner garbage)"]
     assert "80万元" in got.text
 
 
-def test_ocr_time_is_limited_and_progress_reported(scanned, monkeypatch):
+def test_ocr_time_is_limited_and_progress_reported(scanned, cache, monkeypatch):
     seen = []
     with reading_progress(lambda name, done, total: seen.append((name, done, total))):
-        PdfReader().extract(scanned, ReadLimits(ocr_cache_dir=None))
+        PdfReader().extract(scanned, ReadLimits(ocr_cache_dir=cache))
     assert seen == [(scanned.name, 1, 2), (scanned.name, 2, 2)]
 
     monkeypatch.setattr(_ocr, "recognise", lambda image: __import__("time").sleep(0.4) or [])
@@ -161,3 +167,15 @@ def test_layout_reads_a_slightly_rotated_line_as_one_row():
     pieces = [Piece("第一段文字内容较长", 100, 100, 900, 150, h=20), Piece("第二段", 140, 160, 300, 182, h=20),
               Piece("同一行的后半", 320, 150, 600, 194, h=20)]  # its box overlaps the first's: rows by their centres
     assert [s.text for s in lay_out(pieces, 1000, 1000)] == ["第一段文字内容较长", "第二段同一行的后半"]
+
+
+def test_the_benchmark_document_is_a_scan_and_its_text_layer_twin(tmp_path):
+    require_cjk_font()
+    from evals.scanned import make_scanned_pages, scanned_pages_text
+
+    scan, text = make_scanned_pages(tmp_path, 2)
+    import pypdf
+
+    assert [p.extract_text().strip() for p in pypdf.PdfReader(str(scan)).pages] == ["", ""]
+    layer = "".join(p.extract_text() for p in pypdf.PdfReader(str(text)).pages).replace("\n", "")
+    assert scanned_pages_text(2)[1][1][:20] in layer
