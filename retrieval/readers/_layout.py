@@ -71,20 +71,16 @@ class _Row:
     pieces: list[Piece] = field(default_factory=list)
 
     @property
+    def box(self) -> Box:
+        return _union([(p.x0, p.y0, p.x1, p.y1) for p in self.pieces])
+
+    @property
     def x0(self) -> float:
-        return min(p.x0 for p in self.pieces)
+        return self.box[0]
 
     @property
     def x1(self) -> float:
-        return max(p.x1 for p in self.pieces)
-
-    @property
-    def y0(self) -> float:
-        return min(p.y0 for p in self.pieces)
-
-    @property
-    def y1(self) -> float:
-        return max(p.y1 for p in self.pieces)
+        return self.box[2]
 
     @property
     def cy(self) -> float:
@@ -163,7 +159,7 @@ def lay_out(pieces: list[Piece], width: float, height: float,
             if j - i >= 2:  # consecutive rows of separate cells: a table
                 for row in rows[i:j]:
                     if text := tab_row(row.cells()):
-                        out.append((row.y0, Span(text, norm((row.x0, row.y0, row.x1, row.y1)))))
+                        out.append((row.box[1], Span(text, norm(row.box))))
                 i = j
                 continue
             row = rows[i]
@@ -175,9 +171,9 @@ def lay_out(pieces: list[Piece], width: float, height: float,
                 and not starts_block(text, prev[1].text)
             ):
                 joined = join_text(prev[1].text, text)
-                out[-1] = (prev[0], Span(joined, _union([prev[1].box, norm((row.x0, row.y0, row.x1, row.y1))])))
+                out[-1] = (prev[0], Span(joined, _union([prev[1].box, norm(row.box)])))
             else:
-                out.append((row.y0, Span(text, norm((row.x0, row.y0, row.x1, row.y1)))))
+                out.append((row.box[1], Span(text, norm(row.box))))
             i += 1
     for table_box, table_rows in tables or []:
         for row_box, cells in table_rows:
