@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +149,17 @@ def test_a_revision_is_mentioned_for_a_year():
     assert revision_note("某办法", meta, today) == "revised: 《某办法》（第2版）于2025-03-01修订，与旧版本相比有变化，可查看修订内容"
     assert revision_note("某办法", {"revised": "2024-05-01"}, today) is None
     assert revision_note("某办法", {**meta, "superseded": True}, today) is None
+
+
+def test_the_docs_tab_shows_the_diff_escaped():
+    from ui.versions_view import diff_html
+
+    changes = diff_clauses([("第二条", "第二条 <b>奖励</b>20万元。"), ("第三条", "第三条 旧条款。")],
+                           [("第二条", "第二条 <b>奖励</b>30万元。")])
+    html = diff_html({"title": "某<办法>", "from": {"version": 1}, "to": {"version": 2},
+                      "counts": {k: sum(c.kind == k for c in changes) for k in ("added", "removed", "changed")},
+                      "changes": [c.to_dict() for c in changes]})
+    assert "《某&lt;办法&gt;》 第1版 → 第2版：修改 1 条，删除 1 条，新增 0 条" in html
+    assert "<b>" not in html and "&lt;b&gt;奖励&lt;/b&gt;30万元" in html
+    assert re.search(r'<div class="pa-fig">数字变化：[^<]*20万元 → 30万元</div>', html)
+    assert '<div class="pa-chg removed"><div class="pa-chg-sec">删除 · 第三条</div>' in html
