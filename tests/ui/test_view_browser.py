@@ -76,3 +76,53 @@ def test_the_chat_citation_card_opens_the_original(browser, scan_server):
         view.screenshot(path=str(artifacts() / "view-from-chat.png"))
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def admin_server(built_settings, tmp_path_factory):
+    from docfixtures import private_index
+    from evals.load import serve
+
+    root = tmp_path_factory.mktemp("versions-tab")
+    s = private_index(built_settings, root / "lib")
+    env = {**os.environ, "PA_DATA_DIR": str(s.data_dir), "PA_CORPUS_DIR": str(s.corpus_dir), "PA_RATE_LIMIT_PER_MINUTE": "0",
+           "PA_ADMIN_TOKEN": sf.TOKEN, "PYTHONIOENCODING": "utf-8"}
+    with serve(env, timeout=240, log_path=root / "server.log") as served:
+        yield served[0], root
+
+
+def test_the_docs_tab_keeps_the_old_version_and_shows_what_changed(browser, admin_server):
+    url, root = admin_server
+    v1, v2 = sf.policy_versions()
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.set_default_timeout(90_000)
+    try:
+        page.goto(url + "/ui/", wait_until="domcontentloaded")
+        page.wait_for_selector("#pa-input textarea")
+        page.get_by_role("tab", name="文档").click()
+        page.fill("#pa-admin-token input", sf.TOKEN)
+        for n, text in enumerate((v1, v2), start=1):
+            folder = root / f"v{n}"
+            folder.mkdir()
+            (folder / "cxq.txt").write_text(text, encoding="utf-8")
+            page.set_input_files("#pa-docs-file input[type=file]", str(folder / "cxq.txt"))
+            page.wait_for_timeout(800)
+            page.click("#pa-docs-add")
+            page.wait_for_selector(f"#pa-docs-status:has-text('{'已添加' if n == 1 else '已更新'}')")
+        expect(page.locator("#pa-docs-status")).to_contain_text("旧版本保留为 cxq@v1（已修订）")
+        page.reload(wait_until="domcontentloaded")  # the versions list is filled when the page loads
+        page.get_by_role("tab", name="文档").click()
+        page.click("#pa-versions button, #pa-versions .label-wrap")
+        page.click("#pa-versions-doc input")
+        page.keyboard.type("cxq")
+        page.wait_for_selector("[role=option]:has-text('cxq')")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(500)
+        page.click("#pa-versions-show")
+        diff = page.locator("#pa-versions-diff")
+        expect(diff).to_contain_text("第1版 → 第2版：修改 2 条，删除 1 条，新增 0 条")
+        expect(diff).to_contain_text("数字变化：额度最高为20万元 → 30万元")
+        expect(diff).to_contain_text("删除 · 第四条")
+        diff.screenshot(path=str(artifacts() / "docs-versions.png"))
+    finally:
+        page.close()
