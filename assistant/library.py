@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 
 from assistant.errors import AssistantError, DocumentError, InvalidQuery
 from assistant.settings import Settings
-from assistant.versions import archive_previous, base_id
+from assistant.versions import archive_previous, base_id, prune_empty
 from retrieval.documents import META_SUFFIXES, load_document
 from retrieval.index import BuildReport
 from retrieval.regions import PASSAGE_KEYS
@@ -268,6 +268,7 @@ def remove_document(settings: Settings, doc_id: str, progress: Progress | None =
         files = existing.get(doc_id, []) + [f for d in sorted(ids - {doc_id}) for f in existing[d]]
         for f in files:
             _retire(settings, f)
+        prune_empty(settings.corpus_dir)
         report = _build(settings, progress)
     title = indexed.get(doc_id, {}).get("title", "")
     return LibraryResult([AddedDocument(doc_id, title, files[0].name if files else "")], report,

@@ -89,6 +89,18 @@ def archive_previous(corpus: Path, doc_id: str, files: list[Path], new_file: Pat
     return {"version": number + 1, "previous_version": version_id(doc_id, number), "revised": today.isoformat()}
 
 
+def prune_empty(corpus: Path) -> None:
+    """Drop the folders of corpus/versions/ that a removal left empty."""
+    root = corpus / VERSIONS_DIR
+    if not root.is_dir():
+        return
+    for folder in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if not any(root.iterdir()):
+        root.rmdir()
+
+
 # ---------------------------------------------------------------- reading versions from the index
 
 
