@@ -9,6 +9,7 @@ exist) and says so with `（测试用虚构文件）`.
     make_merged_xlsx(dir)                a workbook: a title merged across, a unit row, categories merged down
     policy_versions()                    the text of version 1 and 2 of a 办法 (an amount, a clause removed)
     scan_library (a session fixture)     a private library with the scan, the table PDF, the workbook, the photo
+    Unchanged(settings).check()          corpus/ byte for byte and the active index, as they were
 """
 from __future__ import annotations
 
@@ -175,3 +176,27 @@ def scan_library(built_settings, tmp_path_factory) -> Library:
     return Library(settings, files, {kind: by_file[path.name] for kind, path in files.items()})
 
 
+def snapshot(corpus: Path) -> dict[str, bytes]:
+    """Every file under corpus/ (hidden ones included) with its bytes."""
+    return {str(p.relative_to(corpus)): p.read_bytes() for p in sorted(corpus.rglob("*")) if p.is_file()}
+
+
+class Unchanged:
+    """What must not change when a document is refused: corpus/ byte for byte, the active index."""
+
+    def __init__(self, settings):
+        from assistant.library import list_documents
+        from retrieval.store import open_store
+
+        self.settings = settings
+        self.files = snapshot(settings.corpus_dir)
+        self.docs = list_documents(settings)
+        self.pointer = open_store(settings.store_config()).pointer()
+
+    def check(self) -> None:
+        from assistant.library import list_documents
+        from retrieval.store import open_store
+
+        assert snapshot(self.settings.corpus_dir) == self.files
+        assert list_documents(self.settings) == self.docs
+        assert open_store(self.settings.store_config()).pointer() == self.pointer

@@ -16,7 +16,7 @@ from assistant.core import Assistant
 from assistant.errors import DocumentError
 from assistant.library import add_documents
 
-from conftest import AUTH, TOKEN, Unchanged
+from scanfixtures import AUTH, TOKEN, Unchanged
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -15,7 +15,7 @@ from api.app import create_app
 from assistant.core import Assistant
 from assistant.library import add_documents
 
-from conftest import TOKEN
+from scanfixtures import TOKEN
 
 HOSTILE = """测试市网页内容管理办法
 （测试用虚构文件）
