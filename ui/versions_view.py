@@ -46,6 +46,15 @@ def diff_html(result: dict) -> str:
     return "".join(parts)
 
 
+def _version(value: float | None) -> int | None:
+    """A version number typed in the panel; empty (None or 0) = the default one."""
+    if not value:
+        return None
+    if value < 1:
+        raise gr.Error(f"版本号须为正整数：{value:g}")
+    return int(value)
+
+
 def versions_panel(service: Service):
     """The panel's components; returns its loader (the choices of documents that have versions)."""
 
@@ -61,7 +70,7 @@ def versions_panel(service: Service):
         if not doc_id:
             raise gr.Error("请先选择有多个版本的文档。")
         try:
-            result = diff(service.get().passages, doc_id, int(from_v) if from_v else None, int(to_v) if to_v else None)
+            result = diff(service.get().passages, doc_id, _version(from_v), _version(to_v))
         except AssistantError as exc:
             raise gr.Error(f"无法比较：{exc}") from exc
         return diff_html(result)
@@ -69,8 +78,9 @@ def versions_panel(service: Service):
     with gr.Accordion("版本对比：修订前后有什么变化", open=False, elem_id="pa-versions"):
         with gr.Row():
             doc = gr.Dropdown(label="文档（有多个版本）", choices=[], elem_id="pa-versions-doc")
-            from_v = gr.Number(label="旧版本（留空：上一版）", precision=0, minimum=1, elem_id="pa-versions-from")
-            to_v = gr.Number(label="新版本（留空：现行版）", precision=0, minimum=1, elem_id="pa-versions-to")
+            # no `minimum`: an empty Number is sent as 0, which means "留空" here (a version below 1 is not asked)
+            from_v = gr.Number(label="旧版本（留空：上一版）", precision=0, elem_id="pa-versions-from")
+            to_v = gr.Number(label="新版本（留空：现行版）", precision=0, elem_id="pa-versions-to")
         button = gr.Button("比较", size="sm", elem_id="pa-versions-show")
         out = gr.HTML("", elem_id="pa-versions-diff")
     button.click(show, [doc, from_v, to_v], out)

@@ -97,11 +97,11 @@ def test_the_docs_tab_keeps_the_old_version_and_shows_what_changed(browser, admi
     page = browser.new_page(viewport={"width": 1200, "height": 1400})
     page.set_default_timeout(90_000)
     try:
-        page.goto(url + "/ui/", wait_until="domcontentloaded")
-        page.wait_for_selector("#pa-input textarea")
-        page.get_by_role("tab", name="文档").click()
-        page.fill("#pa-admin-token input", sf.TOKEN)
-        for n, text in enumerate((v1, v2), start=1):
+        for n, text in enumerate((v1, v2), start=1):  # a fresh page for each upload (an empty file input)
+            page.goto(url + "/ui/", wait_until="domcontentloaded")
+            page.wait_for_selector("#pa-input textarea")
+            page.get_by_role("tab", name="文档").click()
+            page.fill("#pa-admin-token input", sf.TOKEN)
             folder = root / f"v{n}"
             folder.mkdir()
             (folder / "cxq.txt").write_text(text, encoding="utf-8")
