@@ -31,11 +31,11 @@ def png_claiming(width: int, height: int) -> bytes:
 
 
 def empty_pages_pdf(pages: int) -> bytes:
-    """A PDF whose pages have 0-byte content streams (nothing drawn, no text)."""
+    """A PDF whose (A6) pages have 0-byte content streams (nothing drawn, no text)."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>",
                f"<< /Type /Pages /Kids [{' '.join(f'{3 + 2 * i} 0 R' for i in range(pages))}] /Count {pages} >>"]
     for i in range(pages):
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {4 + 2 * i} 0 R >>")
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 298 421] /Contents {4 + 2 * i} 0 R >>")
         objects.append("<< /Length 0 >>\nstream\n\nendstream")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []

@@ -20,7 +20,7 @@ from assistant.library import add_documents, list_documents, remove_document
 from retrieval.diff import diff_clauses, figure_changes
 from retrieval.validity import revision_note
 
-from scanfixtures import AUTH, TOKEN
+from scanfixtures import TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = "cxq"  # the doc_id from the file name cxq.txt
