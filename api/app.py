@@ -15,9 +15,10 @@ from fastapi.responses import RedirectResponse
 
 from api import errors
 from api.limits import BodyLimit
+from api.mcp import MCPEndpoint, build_mcp, rate_guard
 from api.metrics import Metrics, MetricsMiddleware
-from api.ratelimit import RateLimit, limited
-from api.routes import ask, browse, eligibility, evals, feedback, library, openai_compat, ops, versions, view
+from api.ratelimit import RateLimit, TokenBuckets, limited
+from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops, versions, view
 from assistant.service import Progress, Service
 from assistant.core import Assistant
 from assistant.settings import Settings, get_settings
@@ -34,6 +35,8 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 * `GET /v1/passages/{id}` — open a citation in context
 * `GET /v1/documents/{doc_id}/view?passage=ID` — the original document, scrolled to a citation and highlighting it
 * `GET /v1/documents/{doc_id}/diff` — what changed between versions of a document
+* `POST /dify/retrieval` — Dify's External Knowledge API (register `http://host:port/dify` in Dify)
+* `/mcp` — an MCP server (streamable HTTP): search_policies, ask, get_passage, match_support, list_documents
 * The chat UI is at [/ui](/ui).
 """
 
@@ -79,11 +82,18 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     if load_now:
         service.start()
     metrics = Metrics()
+    limit = settings.rate_limit_per_minute
+    # one bucket per client for the /v1 and /dify requests (RateLimit) and the MCP tool calls (the MCP guard)
+    buckets = TokenBuckets(limit, settings.rate_limit_burst) if limit > 0 else None
+    guard = rate_guard(buckets, limit, settings.rate_limit_burst, settings.trust_forwarded) if buckets is not None \
+        else None
+    mcp = MCPEndpoint(lambda: build_mcp(service.get, guard), settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         service.start()
-        yield
+        async with mcp.running():  # the MCP session manager lives as long as the app
+            yield
 
     app = FastAPI(title="政策助手 Policy Assistant", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -92,8 +102,9 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.state.metrics = metrics
     errors.install(app)
     document_middleware_responses(app)
-    for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, ops):
+    for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, ops, dify):
         app.include_router(module.router)
+    app.add_route("/mcp", mcp, include_in_schema=False)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
@@ -109,13 +120,14 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/v1/documents": settings.max_upload_bytes + 64 * 1024,
                                   "/v1/evals": 5 * 1024 * 1024 + 64 * 1024})
-    if settings.rate_limit_per_minute > 0:  # outside BodyLimit: a client over its limit is refused before its body is read
-        app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
-                           trust_forwarded=settings.trust_forwarded)
+    if buckets is not None:  # outside BodyLimit: a client over its limit is refused before its body is read
+        app.add_middleware(RateLimit, per_minute=limit, burst=settings.rate_limit_burst,
+                           trust_forwarded=settings.trust_forwarded, buckets=buckets)
     if settings.cors_origins:  # outside RateLimit: preflights are answered here, and 429s carry CORS headers too
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["*"], expose_headers=["Retry-After"], allow_credentials=False, max_age=600)
+                           allow_headers=["*"], expose_headers=["Retry-After", "Mcp-Session-Id"],
+                           allow_credentials=False, max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

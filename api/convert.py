@@ -1,8 +1,9 @@
 """Internal types -> wire schemas."""
 from __future__ import annotations
 
-from api.schemas import AnswerOut, HitOut, PassageOut
+from api.schemas import AnswerOut, HitOut, PassageOut, ProfileIn
 from assistant.answer import Answer
+from assistant.finder import Profile
 from retrieval.passage import Hit, Passage
 
 
@@ -19,3 +20,8 @@ def hit_out(hit: Hit) -> HitOut:
 def passage_out(p: Passage) -> PassageOut:
     return PassageOut(passage_id=p.id, doc_id=p.doc_id, doc_title=p.doc_title, section=p.section_path,
                       section_levels=list(p.section), kind=p.kind, order=p.order, text=p.text, meta=dict(p.meta))
+
+
+def profile_of(p: ProfileIn) -> Profile:
+    return Profile(entity_type=p.entity_type, qualifications=list(p.qualifications), industry=p.industry, park=p.park,
+                   district=p.district, talent_category=p.talent_category, description=p.description)

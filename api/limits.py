@@ -5,24 +5,25 @@ import json
 
 
 class BodyLimit:
-    """Answer 413 when a request under `prefix` carries more than `max_bytes` of body.
+    """Answer 413 when a request under one of `prefixes` carries more than `max_bytes` of body.
 
     Checked on the Content-Length header first; a body without one (chunked) is read here, up to the
     limit, before the route sees it.
     """
 
-    def __init__(self, app, max_bytes: int, prefix: str = "/v1/", overrides: dict[str, int] | None = None):
+    def __init__(self, app, max_bytes: int, prefixes: tuple[str, ...] = ("/v1/", "/dify/"),
+                 overrides: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
-        self.prefix = prefix
+        self.prefixes = prefixes
         self.overrides = overrides or {}  # exact path -> its own limit (uploads)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             return await self.app(scope, receive, send)
         limit = self.overrides.get(scope["path"].rstrip("/"), self.max_bytes)
         if limit != self.max_bytes:
-            return await BodyLimit(self.app, limit)(scope, receive, send)
+            return await BodyLimit(self.app, limit, self.prefixes)(scope, receive, send)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:

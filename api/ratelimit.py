@@ -18,8 +18,9 @@ import math
 import time
 from collections import OrderedDict
 
-# path roots limited for every method (the root itself and anything under it)
-LIMITED = ("/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/eligibility", "/v1/passages")
+# path roots limited for every method (the root itself and anything under it). MCP tool calls are counted
+# against the same buckets by the MCP server itself (api/mcp.py): one per tools/call, not per HTTP message.
+LIMITED = ("/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/eligibility", "/v1/passages", "/dify/retrieval")
 # path roots limited for reads only (writes there are admin endpoints, guarded by the token)
 LIMITED_READS = ("/v1/documents",)
 READS = frozenset({"GET", "HEAD"})
@@ -81,15 +82,24 @@ def client_key(scope, trust_forwarded: bool) -> str:
     return str(client[0])[:MAX_KEY] if client else "unknown"
 
 
-class RateLimit:
-    """Answer 429 (with Retry-After) when a client goes over its bucket on a limited endpoint."""
+def limit_message(per_minute: int, burst: int, retry_after: int) -> str:
+    return (f"rate limit exceeded: at most {per_minute} requests per minute per client (bursts of {burst}) on the "
+            "question, search and browse endpoints and MCP tool calls (PA_RATE_LIMIT_PER_MINUTE, "
+            f"PA_RATE_LIMIT_BURST); retry in {retry_after} s")
 
-    def __init__(self, app, per_minute: int, burst: int, trust_forwarded: bool = False, max_clients: int = 10_000):
+
+class RateLimit:
+    """Answer 429 (with Retry-After) when a client goes over its bucket on a limited endpoint.
+
+    `buckets`: shared with the MCP server, so /v1 requests and MCP tool calls draw on one budget per client."""
+
+    def __init__(self, app, per_minute: int, burst: int, trust_forwarded: bool = False, max_clients: int = 10_000,
+                 buckets: TokenBuckets | None = None):
         self.app = app
         self.per_minute = per_minute
         self.burst = burst
         self.trust_forwarded = trust_forwarded
-        self.buckets = TokenBuckets(per_minute, burst, max_clients)
+        self.buckets = TokenBuckets(per_minute, burst, max_clients) if buckets is None else buckets
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not limited(scope["method"], scope["path"]):
@@ -100,9 +110,7 @@ class RateLimit:
         await self.app(scope, receive, send)
 
     async def _reject(self, send, retry_after: int) -> None:
-        body = json.dumps({"detail": f"rate limit exceeded: at most {self.per_minute} requests per minute per client "
-                                     f"(bursts of {self.burst}) on the question, search and browse endpoints "
-                                     f"(PA_RATE_LIMIT_PER_MINUTE, PA_RATE_LIMIT_BURST); retry in {retry_after} s"}).encode()
+        body = json.dumps({"detail": limit_message(self.per_minute, self.burst, retry_after)}).encode()
         await send({"type": "http.response.start", "status": 429,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"retry-after", str(retry_after).encode())]})

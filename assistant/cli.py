@@ -315,6 +315,18 @@ def serve(
         bar.close()
 
 
+@app.command()
+def mcp():
+    """Serve the MCP tools over stdio, for desktop MCP clients (the same tools as /mcp on `serve`)."""
+    from api.mcp import serve_stdio
+
+    bar = _BuildBar()  # on stderr: stdout carries the protocol
+    try:
+        serve_stdio(get_settings(), progress=bar)
+    finally:
+        bar.close()
+
+
 class _BuildBar:
     """A progress bar for the first-run index build, shown only if something gets embedded."""
 

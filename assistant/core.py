@@ -2,7 +2,8 @@
 
 ask(question, history):
     1. query   = understand(question, history)     # validate; resolve follow-ups; glossary; term analysis
-    2. routed? = the support finder, for “我们是…企业，能享受哪些支持？”
+    2. routed? = the support finder (“我们是…企业，能享受哪些支持？”), or the document's own metadata
+                 for a question about the document itself (文号, 印发日期, 发布机关, 施行)
     3. hits    = retrieve(query)                     # BM25 + vectors -> fusion (retrieval) -> rerank
     4. refusal = gate.check(query, hits)             # do the passages answer it? (assistant.gate)
     5. answer  = refusal_answer(...) if refused else answerer.answer(query, hits)   # extractive or LLM
@@ -20,17 +21,21 @@ from typing import Any, Callable, Iterator, Protocol
 
 from assistant.answer import Answer, StreamEvent, replay
 from assistant.compose import refusal_answer
+from assistant.docinfo import docinfo_answer
 from assistant.errors import IndexNotReady
 from assistant.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
 from assistant.finder.chat import answer_from_match, support_profile
-from assistant.gate import Gate, RuleGate
+from assistant.gate import Gate, LLMGate, RuleGate
+from assistant.listing import Lister
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
+from assistant.multipart import combine, split_question
 from assistant.query import Query, understand
 from assistant.relevance import TermStats
-from assistant.rerank import KeepOrder, Reranker
+from assistant.rerank import RERANK_POOL, KeepOrder, Reranker, make_reranker
+from assistant.sentence_vectors import SentenceMatcher, SentenceVectors
 from assistant.settings import Settings
 from assistant.validation import check_history, check_k, check_text
 from retrieval.bm25 import BM25Retriever
@@ -41,7 +46,7 @@ from retrieval.passage import Hit, Passage
 from retrieval.regions import PASSAGE_KEYS
 from retrieval.search import HybridSearcher
 from retrieval.store import open_store
-from retrieval.validity import revision_note, validity_note
+from retrieval.validity import is_active, revision_note, validity_note
 from retrieval.vector import VectorRetriever
 
 log = logging.getLogger(__name__)
@@ -79,6 +84,12 @@ def flag_validity(answer: Answer) -> None:
                 answer.notices.append(note)
 
 
+def in_force(passages: list[Passage]) -> list[Passage]:
+    """The passages of documents in force (not repealed, expired or superseded by a newer version): what the
+    routed answers (a document's own metadata, list answers) use, like search without `include_inactive`."""
+    return [p for p in passages if is_active(p.meta)]
+
+
 def _load_bm25(data_dir: Path, collection: str, passages: list[Passage], fingerprint: str) -> BM25Retriever:
     """The BM25 cache of this index; a replica without it (server mode) derives it from the passages."""
     bm25 = BM25Retriever.load(bm25_dir(data_dir, collection), fingerprint)
@@ -105,6 +116,7 @@ class Assistant:
         self.stats = stats or TermStats(passages)
         self.gate = gate or RuleGate(self.stats)
         self.reranker = reranker or KeepOrder()
+        self.lister = Lister(in_force(passages), self.stats)
         self._by_id = {p.id: i for i, p in enumerate(passages)}
         self._finder: Finder | None = None
         self._finder_lock = threading.Lock()
@@ -130,16 +142,22 @@ class Assistant:
             )
         passages, _ = store.read_all(active.collection)
         bm25 = _load_bm25(settings.data_dir, active.name, passages, active.info.get("fingerprint", ""))
-        searcher = HybridSearcher(passages, [bm25, VectorRetriever(active.collection, embedder)],
-                                  settings.fusion, settings.bm25_weight)
+        dense = VectorRetriever(active.collection, embedder)
+        searcher = HybridSearcher(passages, [bm25, dense], settings.fusion, settings.bm25_weight)
         stats = TermStats(passages)
-        extractive = ExtractiveAnswerer(stats)
+        vectors = SentenceVectors.load_or_embed(passages, embedder, Path(settings.data_dir) / "sentences")
+        matcher = SentenceMatcher(vectors, dense.query_vector)
+        extractive = ExtractiveAnswerer(stats, matcher=matcher)
         if llm is None and settings.llm_base_url:
             llm = OpenAIChat.from_settings(settings)
         answerer: Answerer = LLMAnswerer(llm, extractive) if llm is not None else extractive
         info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
                          len(passages), len({p.doc_id for p in passages}))
-        return cls(settings, searcher, passages, answerer, default_glossary(), info, llm, stats=stats)
+        glossary = default_glossary(settings.thesaurus, settings.en_glossary)
+        rules = RuleGate(stats, matcher=matcher)
+        gate: Gate = rules if llm is None else LLMGate(rules, llm)
+        return cls(settings, searcher, passages, answerer, glossary, info, llm, stats=stats, gate=gate,
+                   reranker=make_reranker(settings.reranker, stats, llm))
 
     @staticmethod
     def build(settings: Settings, *, rebuild: bool = False,
@@ -165,23 +183,40 @@ class Assistant:
         return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=filters)
 
     def retrieve(self, query: Query) -> list[Hit]:
-        """Step 3: the passages for the expanded query (hybrid search, filters), reranked."""
-        result = self.searcher.search(query.expanded, query.k, query.filters, latin=query.latin_search)
-        return self.reranker.rerank(query, result.hits)
+        """Step 3: the passages for the expanded query (hybrid search, filters); the reranker chooses the top k
+        among the first RERANK_POOL fused candidates."""
+        pool = query.k if isinstance(self.reranker, KeepOrder) else max(query.k, RERANK_POOL)
+        result = self.searcher.search(query.expanded, pool, query.filters, latin=query.latin_search)
+        return self.reranker.rerank(query, result.hits)[:query.k]
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
         query = self.understand(question, history, top_k, filters)
-        routed = self._support_answer(query)
+        parts = self._parts(query)
+        if len(parts) > 1:  # each part answered on its own (step 1 again for each), then combined
+            answers = [self._answer(self.understand(p, None, top_k, filters)) for p in parts]
+            answer = combine(query.question, parts, answers)
+        else:
+            answer = self._answer(query)
+        self._finish(answer, query)
+        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
+        return answer
+
+    def _parts(self, query: Query) -> list[str]:
+        """The parts of a multi-part question (a follow-up, resolved from the history, is one question)."""
+        if query.history or not self.settings.multipart:
+            return [query.question]
+        return split_question(query.question, self.glossary)
+
+    def _answer(self, query: Query) -> Answer:
+        """Steps 2-5 for one question."""
+        routed = self._route(query)
         if routed is not None:
             return routed
         hits = self.retrieve(query)
         refusal = self.gate.check(query, hits)
-        answer = refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
-        self._finish(answer, query)
-        log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
-        return answer
+        return refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
 
     def ask_stream(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
                    filters: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
@@ -191,7 +226,9 @@ class Assistant:
         HTTP edge can still answer 422) instead of failing in the middle of a stream.
         """
         query = self.understand(question, history, top_k, filters)
-        routed = self._support_answer(query)
+        if len(self._parts(query)) > 1:  # a combined answer, replayed
+            return replay(self.ask(question, history, top_k, filters))
+        routed = self._route(query)
         if routed is not None:
             return replay(routed)
         hits = self.retrieve(query)
@@ -211,8 +248,7 @@ class Assistant:
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
         """The passages `ask` would read for this text (no answer): for `/v1/search` and the staff panel."""
-        q = self.understand(query, None, k, filters, field="query")
-        return self.searcher.search(q.expanded, q.k, filters, latin=q.latin_search).hits
+        return self.retrieve(self.understand(query, None, k, filters, field="query"))
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise load lazily (jieba's POS model, the embedder's session)."""
@@ -235,9 +271,22 @@ class Assistant:
         """The measures that apply to `profile`: grouped, with status, why, conditions and citations."""
         return self.finder.match(profile, check_k("limit", limit))
 
+    def _route(self, query: Query) -> Answer | None:
+        """Step 2: questions answered without retrieval: the support finder, the document's own metadata."""
+        if query.filters:
+            return None
+        answer = self._support_answer(query)
+        if answer is None:
+            answer = docinfo_answer(query, in_force(self.passages), self.stats)
+            if answer is None and self.settings.list_answers and self.answerer.mode == "extractive":
+                answer = self.lister.answer(query)
+            if answer is not None:
+                answer.standalone_question = query.standalone
+        return answer
+
     def _support_answer(self, query: Query) -> Answer | None:
-        """Step 2: a self-describing “which support applies to us?” question, answered by the finder."""
-        if query.history or query.filters:
+        """A self-describing “which support applies to us?” question, answered by the finder."""
+        if query.history:
             return None
         profile = support_profile(query.question, load_vocabulary())  # the measures load only when routed
         if profile is None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from assistant.answer import Answer, Citation, replay
 from assistant.compose import source_phrase
-from assistant.evidence import Candidate, candidates, most_specific
+from assistant.evidence import SENTENCE_POOL, Candidate, candidates, most_specific
 from assistant.gate import usable
 from assistant.query import Query
-from assistant.relevance import TermStats, Thresholds
+from assistant.sentence_vectors import SentenceMatcher
+from assistant.relevance import TermStats, Thresholds, present_terms, specific_terms
 from retrieval.passage import Hit
 
 MAX_QUOTES = 3
 MAX_ANSWER_CHARS = 320
+COMPLEMENT = 0.6  # a sentence covering what the best quote misses is added if it scores this close
 
 
 def _span(text: str, quotes: list[str]) -> str:
@@ -31,18 +33,24 @@ def _span(text: str, quotes: list[str]) -> str:
 class ExtractiveAnswerer:
     mode = "extractive"
 
-    def __init__(self, stats: TermStats, thresholds: Thresholds | None = None):
+    def __init__(self, stats: TermStats, thresholds: Thresholds | None = None, matcher: SentenceMatcher | None = None):
         self.stats = stats
         self.thresholds = thresholds or Thresholds()
+        self.matcher = matcher  # sentence vectors: the question's similarity with single sentences
 
     def choose(self, query: Query, hits: list[Hit]) -> list[Candidate]:
         """The sentences to quote: the best one, then close runners-up (at most MAX_QUOTES, MAX_ANSWER_CHARS)."""
         th = self.thresholds
-        cands = most_specific(query.terms, self.stats, usable(query.terms, candidates(query.terms, hits)),
-                              th.specific_df_share)
+        specific = specific_terms(query.terms, self.stats, th.specific_df_share)
+        similarity = self.matcher.for_query(query.expanded) if self.matcher is not None else None
+        found = usable(query.terms, candidates(query.terms, hits, specific, similarity), specific)
+        cands = most_specific(query.terms, self.stats, found, th.specific_df_share)
         if not cands:
             return []
         chosen: list[Candidate] = [cands[0]]
+        complement = self._complement(query, cands[0], found, specific)
+        if complement is not None:
+            chosen.append(complement)
         for c in cands[1:]:
             if len(chosen) >= MAX_QUOTES:
                 break
@@ -54,6 +62,22 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(c)
         return chosen
+
+    def _complement(self, query: Query, best: Candidate, found: list[Candidate], specific: set[str]) -> Candidate | None:
+        """A sentence of another passage naming the specific terms the best quote leaves out (北斗 …基地),
+        if one scores at least COMPLEMENT of the best: the answer then covers the whole question."""
+        def named(c: Candidate) -> set[str]:
+            return present_terms(query.terms, f"{c.sentence} {c.hit.passage.section[-1] if c.hit.passage.section else ''}")
+
+        missing = specific - named(best)
+        if not missing:
+            return None
+        for c in found[:SENTENCE_POOL * 3]:
+            if c.hit.passage.id == best.hit.passage.id or c.score < COMPLEMENT * best.score:
+                continue
+            if named(c) & missing and len(best.sentence) + len(c.sentence) <= MAX_ANSWER_CHARS:
+                return c
+        return None
 
     def answer(self, query: Query, hits: list[Hit]) -> Answer:
         return self.compose(query, self.choose(query, hits), hits)

@@ -51,6 +51,9 @@ def _classify(exc: Exception, timeout: float) -> LLMError:
     return LLMBadOutput(f"the LLM endpoint sent an unreadable reply ({type(exc).__name__})")
 
 
+UNREACHABLE_PAUSE = 10.0  # s an unreachable endpoint is not tried again
+
+
 class OpenAIChat:
     """`LLMClient` over the `openai` package; works with OpenAI, DeepSeek, Qwen, vLLM, Ollama, llama.cpp."""
 
@@ -66,6 +69,7 @@ class OpenAIChat:
 
         # the client's own retries are off: ours share one deadline
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0)
+        self._unreachable: tuple[float, LLMConnectionError] | None = None  # (until, why)
 
     @classmethod
     def from_settings(cls, settings) -> "OpenAIChat":
@@ -73,6 +77,17 @@ class OpenAIChat:
                    settings.llm_timeout, settings.llm_max_tokens, settings.llm_temperature, settings.llm_max_retries)
 
     def _call(self, messages: list[dict[str, str]], stream: bool, max_tokens: int | None):
+        if self._unreachable is not None and time.monotonic() < self._unreachable[0]:
+            # an endpoint that could not be reached moments ago (retries spent) is not tried again yet:
+            # one question's verdict, rewrite and answer calls do not each wait through the retries
+            raise LLMConnectionError(f"{self._unreachable[1]}; not tried again for {UNREACHABLE_PAUSE:g} s")
+        try:
+            return self._attempts(messages, stream, max_tokens)
+        except LLMConnectionError as err:
+            self._unreachable = (time.monotonic() + UNREACHABLE_PAUSE, err)
+            raise
+
+    def _attempts(self, messages: list[dict[str, str]], stream: bool, max_tokens: int | None):
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:

@@ -10,6 +10,7 @@ One name per value, everywhere below: `standalone` (the question with follow-ups
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,11 @@ from assistant.relevance import QueryTerms, TermStats, analyse
 from assistant.rewrite import rewrite_query
 from retrieval.glossary import Expansion, Glossary
 from retrieval.text import cjk_ratio
+
+
+# an enumeration is asked for: the answer is a list of items (siblings under a heading, or items of one sentence)
+LIST_QUESTION = re.compile(r"哪些|哪几|几项|几类|几个方面|几大|有什么|有啥|包括|包含|列举|分别是|主要任务|重点领域|"
+                           r"\b(?:which|list|what are|what kinds?|what types?)\b", re.I)
 
 
 @dataclass
@@ -44,6 +50,10 @@ class Query:
         return self.terms.latin
 
     @property
+    def wants_list(self) -> bool:
+        return bool(LIST_QUESTION.search(self.question))
+
+    @property
     def latin_search(self) -> bool:
         """The standalone question is mostly latin: the search leans on the dense retriever."""
         return cjk_ratio(self.standalone) < 0.5
@@ -52,6 +62,10 @@ class Query:
 def understand(question: str, history: list[dict], glossary: Glossary, stats: TermStats,
                llm: LLMClient | None = None, *, k: int = 5, filters: dict[str, Any] | None = None) -> Query:
     standalone = rewrite_query(question, history, glossary, llm)
-    expansion = glossary.expand(standalone.strip())
-    terms = analyse(question, expansion.normalized, stats)
+    standalone = standalone.strip()
+    expansion = glossary.expand(standalone, used=stats.uses)
+    known = standalone
+    for _term, s, e in glossary.find(standalone):  # what the vocabulary knows is not an unknown name
+        known = known[:s] + " " * (e - s) + known[e:]
+    terms = analyse(question, expansion.normalized, stats, names_text=known)
     return Query(question, standalone, expansion, terms, k, filters, history)

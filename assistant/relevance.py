@@ -3,41 +3,22 @@
 Checks calibrated on the dev set (`python -m evals run`, thresholds in `Thresholds` below):
 - coverage: the IDF-weighted share of the question's terms found in the best sentence/passage.
   A term the corpus never uses (深圳, 房价) weighs the most, so questions about other things score low.
-- answer type: a question asking for an amount of money, a phone number, an address or a deadline
-  needs a sentence that holds one; the plan has none, so such questions are refused, not guessed.
+- answer type (`assistant.answer_types`): a question asking for an amount, a percentage, a count, a
+  year, a deadline, an address, a contact or a procedure needs a sentence that holds one.
 - specifics: a year or number in the question must occur in the passage that answers it.
 """
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 import re
 from dataclasses import dataclass
 
+from assistant.answer_types import asked_types, holds
 from retrieval.passage import Passage
 from retrieval.text import cjk_ratio, normalize
-from retrieval.tokenize import proper_nouns, tokenize
+from retrieval.tokenize import proper_nouns, tokenize, word_freq
 
-ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    # asked for                                          must occur in the answering sentence
-    "money": (
-        re.compile(r"多少钱|多少万|多少元|多少亿|几万|金额|额度|补贴标准|奖励标准|资助标准|补贴多少|奖励多少|资助多少|奖补多少|"
-                   r"给多少|拿多少|发多少|how much money|how much (?:funding|subsidy|support|is the (?:subsidy|grant|award|reward))|"
-                   r"规模有多大|多大规模|资金规模|基金规模|多少资金|多少经费|\bamount\b|\byuan\b|\brmb\b|how (?:big|large) is the fund", re.I),
-        re.compile(r"\d[\d,.]*\s*(?:万元|亿元|元|万|亿)|[一二三四五六七八九十百千]+(?:万元|亿元|元)"),
-    ),
-    "contact": (
-        re.compile(r"电话|热线|联系方式|联系人|邮箱|网址|官网|地址在|办公地址|在哪里办|哪里申请|phone|hotline|contact|e-?mail|website|address", re.I),
-        re.compile(r"\d{3,4}-?\d{7,8}|1[3-9]\d{9}|@|https?://|www\.|路\d+号"),
-    ),
-    "deadline": (
-        re.compile(r"截止|截至日期|申报时间|申请时间|什么时候申报|什么时候申请|何时申报|何时申请|报名时间|deadline|when (?:can|should|do) (?:we|i) apply|application period", re.I),
-        re.compile(r"\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{4}年\d{1,2}月"),
-    ),
-    "date": (
-        re.compile(r"哪天|哪一天|几月几[日号]|具体日期|什么日期|哪个日期|on what date|which day|what date", re.I),
-        re.compile(r"\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{4}年\d{1,2}月"),
-    ),
-}
 @dataclass
 class Thresholds:
     """Calibrated on evals/sets/plan_dev.jsonl with `python -m evals run` (see the README)."""
@@ -67,6 +48,10 @@ class TermStats:
         self.max_idf = math.log((self.n + 1) / 0.5)
         self.corpus_text = normalize("".join(p.index_text for p in passages)).lower()
 
+    def uses(self, phrase: str) -> bool:
+        """The documents contain this phrase (a CJK word of 2+ characters) verbatim."""
+        return len(phrase) >= 2 and not phrase.isascii() and normalize(phrase).lower() in self.corpus_text
+
     def idf(self, tok: str) -> float:
         d = self.df.get(tok, 0)
         if d == 0 and len(tok) >= 2 and tok in self.corpus_text:
@@ -84,8 +69,10 @@ class QueryTerms:
     latin: bool
 
 
-def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
-    """search_text: the (standalone) question with glossary aliases replaced by canonical terms."""
+def analyse(question: str, search_text: str, stats: TermStats, names_text: str | None = None) -> QueryTerms:
+    """search_text: the (standalone) question with vocabulary aliases replaced by canonical terms.
+    names_text: where to look for names the library never mentions (default search_text): the standalone
+    question as typed, with the spans the vocabulary knows blanked out (a colloquial word is no name)."""
     latin = cjk_ratio(question) < 0.5
     tokens = tokenize(search_text)
     if latin:  # English words never occur in the Chinese text: judge by the glossary's Chinese terms
@@ -94,12 +81,15 @@ def analyse(question: str, search_text: str, stats: TermStats) -> QueryTerms:
     for t in tokens:
         if len(t) == 1 and not t.isdigit():  # single characters carry little meaning
             continue
+        if stats.idf(t) >= stats.max_idf and not word_freq(t) and not t.isascii():
+            continue  # a fragment of spoken Chinese (提了, 要建) in no dictionary and not in the library
         weights[t] = stats.idf(t)
-    asked = [name for name, (ask, _) in ANSWER_TYPES.items() if ask.search(question)]
+    asked = asked_types(question)
     years = _YEAR.findall(search_text)
     plain = re.sub(r"(?<=\d),(?=\d{3})", "", normalize(search_text))
     numbers = [] if latin else [n for n in _NUMBER.findall(plain) if n not in years]
-    names = proper_nouns(search_text) + _ORG.findall(search_text)  # places, people, companies
+    names_text = search_text if names_text is None else names_text
+    names = proper_nouns(names_text) + _ORG.findall(names_text)  # places, people, companies
     unknown = [w for w in dict.fromkeys(names) if stats.idf(w) >= stats.max_idf - 1e-9]
     return QueryTerms(weights, unknown, asked, years, numbers, latin)
 
@@ -110,10 +100,15 @@ def specific_terms(terms: QueryTerms, stats: TermStats, max_df_share: float = 0.
     return {t for t in terms.weights if stats.df.get(t, 0) <= limit and not t.replace(".", "").isdigit()}
 
 
+@lru_cache(maxsize=50_000)
+def _text_index(text: str) -> tuple[frozenset[str], str]:
+    """(tokens, normalised lower-case text): passages, sentences and headings recur across questions."""
+    return frozenset(tokenize(text)), normalize(text).lower()
+
+
 def present_terms(terms: QueryTerms, text: str) -> set[str]:
     """The query terms that occur in text (as tokens, or as substrings for words jieba cuts otherwise)."""
-    toks = set(tokenize(text))
-    low = normalize(text).lower()
+    toks, low = _text_index(text)
     return {t for t in terms.weights if t in toks or (len(t) >= 2 and t in low)}
 
 
@@ -148,4 +143,4 @@ def provides(terms: QueryTerms, sentence: str, implicit_years: set[str] = frozen
             return False
     if any(not re.search(rf"(?<![\d.]){re.escape(x)}(?![\d])(?!\.\d)", low) for x in terms.numbers):
         return False
-    return all(ANSWER_TYPES[name][1].search(sentence) for name in terms.asked_types)
+    return all(holds(name, sentence) for name in terms.asked_types)

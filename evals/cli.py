@@ -1,5 +1,5 @@
 """`python -m evals run SET [--mode M] [--out DIR]` · `compare A B` · `bench` · `load` · `soak` · `library-bench` ·
-`ocr-bench`."""
+`integrations-bench` · `ocr-bench`."""
 from __future__ import annotations
 
 import json
@@ -19,7 +19,7 @@ from evals.dataset import load_set
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evaluation and benchmarks")
 console = Console(stderr=True)
 DEFAULT_SET = Path(__file__).parent / "sets" / "plan_dev.jsonl"
-SHOWN = ["hit@1", "hit@5", "mrr", "ndcg@10", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
+SHOWN = ["hit@1", "hit@5", "retrieved@5", "mrr", "ndcg@10", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
          "median_citation_chars", "latency_p50_ms", "latency_p95_ms"]
 
 
@@ -112,6 +112,19 @@ def run(
 
 
 @app.command()
+def ablation(
+    set_path: Path = typer.Argument(DEFAULT_SET, help="Evaluation set (JSONL, CSV or XLSX)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write each configuration's results.jsonl here."),
+):
+    """Each answer-quality mechanism's contribution: the set with one mechanism switched off at a time."""
+    from assistant.settings import get_settings
+    from evals.ablation import markdown, run_ablation
+
+    table = run_ablation(get_settings(), _load_set(set_path), out)
+    print(markdown(table))
+
+
+@app.command()
 def compare(
     dir_a: Path = typer.Argument(..., help="The earlier run directory (baseline)."),
     dir_b: Path = typer.Argument(..., help="The later run directory."),
@@ -158,13 +171,13 @@ def _write_json(result: dict, out: Optional[Path]) -> None:
         console.print(f"written to {out}")
 
 
-def _server(url: Optional[str]):
+def _server(url: Optional[str], env: Optional[dict[str, str]] = None):
     """A running server (--url: no pid known) or one started here on the current index, rate limiting off."""
     from contextlib import nullcontext
 
     from evals.load import LOAD_ENV, serve
 
-    return nullcontext((url, None)) if url else serve(dict(LOAD_ENV))
+    return nullcontext((url, None)) if url else serve({**LOAD_ENV, **(env or {})})
 
 
 def _loadavg() -> list[float]:
@@ -255,6 +268,39 @@ def soak(
     if max_growth is not None and rss and rss["growth_after_warmup_pct"] > max_growth:
         console.print(f"[red]RSS grew {rss['growth_after_warmup_pct']}% after the warm-up (limit {max_growth}%)[/]")
         raise typer.Exit(1)
+
+
+@app.command("integrations-bench")
+def integrations_bench(
+    url: Optional[str] = typer.Option(None, "--url", help="A running server; omitted: start one on the current "
+                                                          "(warm) index, with rate limiting off and a Dify key."),
+    dify_key: Optional[str] = typer.Option(None, "--dify-key", help="With --url: its PA_DIFY_API_KEY (without it "
+                                                                    "the Dify endpoint is not measured)."),
+    rounds: int = typer.Option(20, "--rounds", min=1, help="Times each question is sent to each pair (measured)."),
+    questions: int = typer.Option(10, "--questions", min=1, help="Questions of the set used."),
+    set_path: Path = typer.Option(DEFAULT_SET, "--set", help="Questions to send."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+):
+    """p50/p95 of each MCP tool and of POST /dify/retrieval against the /v1 call it wraps, in one run."""
+    import secrets
+
+    from evals.integrations_bench import run_integrations_bench
+
+    texts = [i.question for i in _load_set(set_path)][:questions]
+    key = dify_key if url else secrets.token_urlsafe(16)
+    result: dict = {"cpus": os.cpu_count(), "loadavg_before": _loadavg(), "rounds": rounds, "questions": len(texts)}
+    with _server(url, {"PA_DIFY_API_KEY": key or ""}) as served:
+        result["pairs"] = pairs = run_integrations_bench(served[0], texts, rounds, key)
+    result["loadavg_after"] = _loadavg()
+    table = Table(title="integrations: p50 / p95 ms, wrapper vs the /v1 call")
+    for column in ("wrapper", "p50", "p95", "/v1 call", "p50 ", "p95 ", "p50 overhead", "of it: client check"):
+        table.add_column(column, justify="left" if "/" in column or column == "wrapper" else "right")
+    for r in pairs.values():
+        w, d, check = r["wrapper_ms"], r["v1_ms"], r.get("client_validation_p50_ms")
+        table.add_row(r["wrapper"], f"{w['p50_ms']}", f"{w['p95_ms']}", r["v1"], f"{d['p50_ms']}", f"{d['p95_ms']}",
+                      f"{r['overhead_p50_ms']:+} ms ({r['overhead_p50_pct']:+}%)", "" if check is None else f"{check}")
+    console.print(table)
+    _write_json(result, out)
 
 
 @app.command("library-bench")

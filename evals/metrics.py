@@ -1,10 +1,12 @@
 """Metrics, computed the same way for every answer mode.
 
-- hit@k: an evidence string (NFKC, whitespace removed) occurs in a passage at rank <= k of what the
-  user is shown: the answer's citations in order, then its related passages. Answerable items only.
-- mrr: 1 / rank of the first such passage (0 if none is shown).
-- ndcg@10: normalised discounted cumulative gain over the first 10 shown passages, binary relevance
-  (see `ndcg_at`). Answerable items only.
+- hit@k: an evidence string (NFKC, whitespace removed) occurs in one of the answer's first k citations,
+  in order: what the answer shows as its sources. A refusal cites nothing and scores 0. Answerable items.
+- mrr: 1 / rank of the first such citation (0 if none is cited).
+- retrieved@5: an evidence string occurs in one of the top 5 passages retrieved for the question (the
+  passages the answerer read, cited or not): retrieval recall, apart from what the answer chose to cite.
+- ndcg@10: normalised discounted cumulative gain over the first 10 passages shown (citations, then related
+  reading), binary relevance (see `ndcg_at`). Answerable items only.
 - citation_precision: share of cited passages that hold some evidence (answerable items).
 - fact_recall: share of answer_facts found in the answer text (answerable items; a refusal scores 0).
 - refusal_acc: share of unanswerable items refused; false_refusal: share of answerable items refused.
@@ -38,20 +40,22 @@ def ndcg_at(relevant: list[bool], k: int = 10) -> float:
     return dcg / idcg if idcg else 0.0
 
 
-def score_item(item, answer: dict[str, Any]) -> dict[str, Any]:
-    shown = [c["text"] for c in answer["citations"]] + [c["text"] for c in answer.get("related", [])]
+def score_item(item, answer: dict[str, Any], retrieved: list[str] | None = None) -> dict[str, Any]:
+    """Metrics of one answer; `retrieved`: texts of the top passages retrieved for it (for retrieved@5)."""
+    cited = [c["text"] for c in answer["citations"]]
+    shown = cited + [c["text"] for c in answer.get("related", [])]
     m: dict[str, Any] = {"refused": not answer["answerable"]}
     if not item.answerable:
         m["refusal_ok"] = not answer["answerable"]
         return m
-    relevant = [_has_evidence(t, item.evidence) for t in shown]
-    rank = next((i for i, rel in enumerate(relevant, 1) if rel), None)
+    rank = next((i for i, t in enumerate(cited, 1) if _has_evidence(t, item.evidence)), None)
     m["rank"] = rank
     m["hit@1"] = float(rank == 1)
     m["hit@5"] = float(rank is not None and rank <= 5)
     m["mrr"] = 1.0 / rank if rank else 0.0
-    m["ndcg@10"] = ndcg_at(relevant, 10)
-    cited = [c["text"] for c in answer["citations"]]
+    if retrieved is not None:
+        m["retrieved@5"] = float(any(_has_evidence(t, item.evidence) for t in retrieved[:5]))
+    m["ndcg@10"] = ndcg_at([_has_evidence(t, item.evidence) for t in shown], 10)
     if cited:
         m["citation_precision"] = sum(_has_evidence(t, item.evidence) for t in cited) / len(cited)
     text = normalize(answer["answer"]) if answer["answerable"] else ""
@@ -81,6 +85,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "hit@1": _mean([r["metrics"]["hit@1"] for r in ans]),
         "hit@5": _mean([r["metrics"]["hit@5"] for r in ans]),
         "mrr": _mean([r["metrics"]["mrr"] for r in ans]),
+        "retrieved@5": _mean([r["metrics"]["retrieved@5"] for r in ans if "retrieved@5" in r["metrics"]]),
         # rows scored before ndcg@10 existed (older results.jsonl) lack it: average over those that have it
         "ndcg@10": _mean([r["metrics"]["ndcg@10"] for r in ans if "ndcg@10" in r["metrics"]]),
         "citation_precision": _mean([r["metrics"]["citation_precision"] for r in ans if "citation_precision" in r["metrics"]]),

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from assistant.errors import AssistantError
 from evals.dataset import Item
 from evals.metrics import by_category, score_item, summarize
 
@@ -25,6 +26,14 @@ def history_for(item: Item, by_id: dict[str, Item], answers: dict[str, str]) -> 
     return history
 
 
+def retrieved_texts(assistant, standalone: str, k: int = 5) -> list[str] | None:
+    """The top k passages the assistant retrieves for the (standalone) question, for retrieved@5."""
+    try:
+        return [h.passage.text for h in assistant.search(standalone, k)]
+    except AssistantError:  # e.g. a rewritten follow-up longer than a question may be
+        return None
+
+
 def run_items(assistant, items: list[Item], on_item: Callable[[int, int], None] | None = None,
               rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Ask every item; rows are appended as they complete (so an interrupted run keeps what it did)."""
@@ -37,6 +46,7 @@ def run_items(assistant, items: list[Item], on_item: Callable[[int, int], None] 
         ans = assistant.ask(item.question, history=history).to_dict()
         latency = (time.perf_counter() - t0) * 1000
         answers[item.id] = ans["answer"]
+        retrieved = retrieved_texts(assistant, ans["standalone_question"] or item.question)
         rows.append({
             "id": item.id, "category": item.category, "question": item.question,
             "standalone_question": ans["standalone_question"], "answer": ans["answer"],
@@ -44,7 +54,7 @@ def run_items(assistant, items: list[Item], on_item: Callable[[int, int], None] 
             "citations": ans["citations"], "related": ans["related"],
             "retrieved_ids": [c["passage_id"] for c in ans["citations"] + ans["related"]],
             "expected_facts": item.answer_facts, "evidence": item.evidence,
-            "metrics": score_item(item, ans), "latency_ms": round(latency, 2),
+            "metrics": score_item(item, ans, retrieved), "latency_ms": round(latency, 2),
         })
         if on_item:
             on_item(n, len(items))

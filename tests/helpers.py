@@ -1,7 +1,9 @@
 """Small helpers shared by test modules (import as `from helpers import ...`)."""
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
 
 def parse_sse(text: str) -> list[tuple[str | None, str]]:
@@ -37,3 +39,71 @@ def test_settings(**values):
     from assistant.settings import Settings
 
     return Settings(**{**TEST_DEFAULTS, **values})
+
+
+class ThreadedServer:
+    """An ASGI app served by a real uvicorn on a free loopback port, in a thread (its lifespan runs there).
+
+        with ThreadedServer(app) as url: ...      # url: http://127.0.0.1:<port>
+    """
+
+    def __init__(self, app, **config):
+        import uvicorn
+
+        self.config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1, **config)
+        self.server: uvicorn.Server | None = None
+        self.thread = None
+        self.url = ""
+
+    def start(self, port: int = 0) -> str:
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))  # bound here, so the port cannot be taken by someone else
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the threaded uvicorn server failed to start")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
+            self.server = self.thread = None
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def v1(client: Any, path: str, body: dict | None = None) -> Any:
+    """What the /v1 API answers to an httpx client (GET without a body, else POST), as JSON; it must be a 200."""
+    r = client.get(path) if body is None else client.post(path, json=body)
+    assert r.status_code == 200, (path, r.status_code, r.text)
+    return r.json()
+
+
+def mcp_calls(url: str, calls: list[tuple[str, dict]]) -> tuple[list[str], list]:
+    """One MCP session over streamable HTTP (the official client): the tool names it lists, then each call's
+    CallToolResult, in order."""
+    from mcp import Client
+
+    async def session():
+        async with Client(url) as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+            return names, [await client.call_tool(name, args) for name, args in calls]
+
+    return asyncio.run(session())

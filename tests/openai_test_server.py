@@ -19,16 +19,15 @@ import argparse
 import asyncio
 import json
 import re
-import socket
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from helpers import ThreadedServer
 
 NO_ANSWER = "资料中没有相关内容。"
 REWRITE_SYSTEM_PREFIX = "你是检索查询改写器"
@@ -92,6 +91,23 @@ def default_reply(body: dict) -> str:
     return answer
 
 
+JUDGE_PREFIXES = ("你是检索结果审核员", "你是检索结果排序器")  # the relevance verdict, the LLM reranker
+
+
+def is_judgement(body: dict) -> bool:
+    return _last(body.get("messages") or [], "system").startswith(JUDGE_PREFIXES)
+
+
+def default_judgement(body: dict) -> str:
+    """A lenient relevance verdict (the passages answer; tests that need a "no" push one), or a ranking
+    that keeps the given order."""
+    messages = body.get("messages") or []
+    if _last(messages, "system").startswith(JUDGE_PREFIXES[1]):
+        n = len(_PASSAGE_RE.findall(_last(messages, "user")))
+        return json.dumps({"ranking": list(range(1, n + 1))})
+    return json.dumps({"answerable": True, "passages": [1], "reason": "scripted default verdict"})
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     err_type = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     code = "invalid_api_key" if status == 401 else err_type
@@ -102,11 +118,12 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 class OpenAITestServer:
     def __init__(self, model: str = "test-model", api_key: str | None = None):
         self.model, self.api_key = model, api_key
-        self.requests: list[dict] = []
+        self.requests: list[dict] = []  # answer and rewrite requests
+        self.judgements: list[dict] = []  # relevance-verdict and rerank requests (answered from their own queue)
         self._queue: deque[Reply] = deque()
+        self._judge_queue: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
         self.url = ""
         self.app = self._build_app()
 
@@ -114,16 +131,25 @@ class OpenAITestServer:
         with self._lock:
             self._queue.extend(Reply(content=r) if isinstance(r, str) else r for r in replies)
 
+    def push_judgement(self, *replies: Reply | str) -> None:
+        """Replies for the next verdict / rerank requests (default: `default_judgement`)."""
+        with self._lock:
+            self._judge_queue.extend(Reply(content=r) if isinstance(r, str) else r for r in replies)
+
     def reset(self) -> None:
         with self._lock:
             self._queue.clear()
+            self._judge_queue.clear()
             self.requests.clear()
+            self.judgements.clear()
 
     def _next(self, body: dict) -> Reply:
+        judged = is_judgement(body)
         with self._lock:
-            if self._queue:
-                return self._queue.popleft()
-        return Reply(content=default_reply(body))
+            queue = self._judge_queue if judged else self._queue
+            if queue:
+                return queue.popleft()
+        return Reply(content=default_judgement(body) if judged else default_reply(body))
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()
@@ -142,7 +168,7 @@ class OpenAITestServer:
             except ValueError:
                 return _error(400, "request body is not valid JSON")
             with self._lock:
-                self.requests.append(body)
+                (self.judgements if is_judgement(body) else self.requests).append(body)
             if not self._authorized(request):
                 return _error(401, "Incorrect API key provided.")  # no queued reply is consumed
             reply = self._next(body)
@@ -194,26 +220,14 @@ class OpenAITestServer:
         yield "data: [DONE]\n\n"
 
     def start(self, port: int = 0) -> "OpenAITestServer":
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))  # bound here, so the port cannot be taken by someone else
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("OpenAITestServer failed to start")
-            time.sleep(0.01)
+        self._server = ThreadedServer(self.app, lifespan="off")
+        self.url = self._server.start(port) + "/v1"
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
-            self._server = self._thread = None
+            self._server.stop()
+            self._server = None
 
     def __enter__(self) -> "OpenAITestServer":
         return self.start()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.convert import profile_of
 from api.deps import AssistantDep
 from api.schemas import EligibilityRequest, EligibilityResponse, Problem
-from assistant.finder import Profile
 
 router = APIRouter(prefix="/v1", tags=["政策匹配 eligibility"])
 
@@ -15,8 +15,4 @@ router = APIRouter(prefix="/v1", tags=["政策匹配 eligibility"])
                         503: {"model": Problem, "description": "The index is not loaded yet"}},
              summary="Which measures apply to an enterprise, researcher or institution; why; what to verify")
 def eligibility(req: EligibilityRequest, assistant: AssistantDep) -> EligibilityResponse:
-    p = req.profile
-    profile = Profile(entity_type=p.entity_type, qualifications=list(p.qualifications), industry=p.industry,
-                      park=p.park, district=p.district, talent_category=p.talent_category,
-                      description=p.description)
-    return EligibilityResponse.model_validate(assistant.match(profile, req.limit))
+    return EligibilityResponse.model_validate(assistant.match(profile_of(req.profile), req.limit))

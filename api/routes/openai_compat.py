@@ -21,14 +21,14 @@ from api.deps import AssistantDep, SettingsDep
 from api.routes.ask import ERRORS
 from api.schemas import ChatMessage, ChatRequest
 from api.sse import SSE_HEADERS, event
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer
 from assistant.errors import InvalidQuery
+from assistant.integrations.records import SOURCES_HEADER, answer_text, sources_block
 from assistant.validation import check_text
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["OpenAI 兼容 OpenAI-compatible"])
 
-SOURCES_HEADER = "参考来源："
 _SOURCES_RE = re.compile(r"\n+" + SOURCES_HEADER + r".*\Z", re.S)
 
 
@@ -53,13 +53,6 @@ def split_messages(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str
                 text = _SOURCES_RE.sub("", text)  # our own reference list is not part of the conversation
             history.append({"role": m.role, "content": text})
     return _text(messages[last]), history
-
-
-def sources_block(citations: list[Citation]) -> str:
-    if not citations:
-        return ""
-    lines = [f"[{c.n}] {c.doc_title} · {c.section}" for c in citations]
-    return "\n\n" + SOURCES_HEADER + "\n" + "\n".join(lines)
 
 
 def _extra(answer: Answer) -> dict[str, Any]:
@@ -88,7 +81,7 @@ def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: Settin
     model = settings.model_name
     if not req.stream:
         answer = assistant.ask(question, history)
-        text = answer.answer + sources_block(answer.citations)
+        text = answer_text(answer)
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop", "logprobs": None}],

@@ -69,6 +69,14 @@ def test_answers_leave_the_old_version_out_unless_asked_and_say_it_was_revised(r
     assert any("已修订" in n for n in old.notices)
 
 
+def test_questions_about_the_document_itself_use_the_version_in_force(revised):
+    """Answered from the document's own metadata and text (no search): the superseded version is not
+    a second document with the same title, and its old date is not the answer."""
+    answer = Assistant.from_settings(revised[0], build=False).ask("测试市科技创新券管理办法什么时候开始施行？")
+    assert answer.answerable and "2024年1月1日" in answer.answer and "2023" not in answer.answer, answer.answer
+    assert {c.doc_id for c in answer.citations} == {DOC}
+
+
 def test_the_diff_names_the_changed_amount_and_the_removed_clause(revised):
     settings = revised[0]
     env = {**os.environ, "PYTHONPATH": str(REPO), "PA_DATA_DIR": str(settings.data_dir),

@@ -187,6 +187,20 @@ def test_ndcg_values(shown, expected):
     assert m["ndcg@10"] == pytest.approx(expected)
 
 
+def test_hit_at_k_counts_citations_only_and_retrieved_at_5_apart():
+    """hit@k and mrr read the answer's citations in order; a related passage is not a citation. retrieved@5
+    (evidence among the top 5 retrieved passages) is scored apart, only when they are given."""
+    cited_third = score_item(_item(), _answer(["a", "b", ROW], n_cited=3))
+    assert cited_third["hit@1"] == 0.0 and cited_third["hit@5"] == 1.0 and cited_third["mrr"] == pytest.approx(1 / 3)
+    related = score_item(_item(), _answer(["a", ROW], n_cited=1), retrieved=["a", ROW])
+    assert related["hit@1"] == related["hit@5"] == related["mrr"] == 0.0 and related["rank"] is None
+    assert related["retrieved@5"] == 1.0 and "retrieved@5" not in cited_third
+    missed = score_item(_item(), _answer(["a"]), retrieved=["a", "b", "c", "d", "e", ROW])  # rank 6: outside
+    assert missed["retrieved@5"] == 0.0
+    refused = score_item(_item(), _answer([], answerable=False), retrieved=[ROW])
+    assert refused["hit@5"] == 0.0 and refused["fact_recall"] == 0.0 and refused["retrieved@5"] == 1.0
+
+
 def test_ndcg_at_direct():
     assert ndcg_at([]) == 0.0
     assert ndcg_at([False, False, True]) == pytest.approx(0.5)
@@ -198,7 +212,7 @@ def test_ndcg_excluded_for_unanswerable_and_in_summary():
     una = score_item(_item("unanswerable"), _answer([ROW]))
     assert "ndcg@10" not in una
     first = score_item(_item(), _answer([ROW]))
-    third = score_item(_item(), _answer(["a", "b", ROW]))
+    third = score_item(_item(), _answer(["a", "b", ROW], n_cited=3))
 
     def row(cat, m):
         return {"category": cat, "metrics": m, "latency_ms": 1.0, "citations": []}

@@ -244,6 +244,12 @@ def test_prompt_keeps_a_passage_inside_its_tag(assistant, direct_answerer, plant
 # ---------------------------------------------------------------------------- (g) the relevance gate
 @pytest.mark.parametrize("question", [Q_REFUSED, Q_HOUSE])
 def test_refused_question_never_calls_the_model(fake_assistant, fake, question):
+    """A question the documents do not answer gets no model answer. Asking for an amount the passages do not
+    state (Q_REFUSED) is refused by the typed checks before any model call; whether a question is about the
+    documents at all (Q_HOUSE) is the model's structured verdict, here a scripted "no"."""
+    no = '{"answerable": false, "passages": [], "reason": "资料未提及房价"}'
+    if question == Q_HOUSE:
+        fake.push_judgement(no, no)
     ans = fake_assistant.ask(question)
     assert ans.answerable is False and ans.mode == "extractive"
     assert ans.citations == [] and ans.notices[0].startswith("refused:")
@@ -254,6 +260,19 @@ def test_refused_question_never_calls_the_model(fake_assistant, fake, question):
     assert events[-1].type == "answer" and events[-1].answer.answerable is False
     assert not [e for e in events if e.type == "delta" and "6000" in e.text]
     assert fake.requests == []
+    if question == Q_HOUSE:
+        assert len(fake.judgements) == 2 and "资料未提及房价" in ans.notices[0]
+    else:
+        assert fake.judgements == [] and "money" in ans.notices[0]
+
+
+def test_a_verdict_the_model_cannot_give_leaves_the_decision_to_the_rules(fake_assistant, fake):
+    fake.push_judgement("这不是 JSON", '{"answerable": "maybe"}')
+    for _ in range(2):  # an unreadable verdict, then one of the wrong shape: the rules refuse 房价 themselves
+        ans = fake_assistant.ask(Q_HOUSE)
+        assert ans.answerable is False and ans.notices[0].startswith("refused:")
+        assert "language model" not in ans.notices[0]
+    assert fake.requests == [] and len(fake.judgements) == 2
 
 
 # ---------------------------------------------------------------------------- (i) streaming

