@@ -136,7 +136,10 @@ def test_sidecar_doc_id_names_the_document(lib, src):
     assert result.documents[0].file == "2024-07-notice.txt"
     assert doc(lib, "talent-housing")["title"] == "测试市青年人才安居补贴实施细则"
     hits = Assistant.from_settings(lib, build=False).search("测试市博士研究生安居补贴", 3)
-    assert hits[0].passage.doc_id == "talent-housing" and "6万元" in hits[0].passage.text
+    # the document is found by its content under the sidecar's doc_id (the module's library also holds the
+    # superseded versions of earlier tests' documents, which shift term statistics: the 6万元 clause need not be first)
+    assert hits[0].passage.doc_id == "talent-housing"
+    assert any(h.passage.doc_id == "talent-housing" and "6万元" in h.passage.text for h in hits)
 
 
 def test_readding_a_changed_file_updates_it_keeps_the_old_version_and_embeds_only_what_changed(lib, src):
