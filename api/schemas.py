@@ -86,7 +86,7 @@ class HitOut(BaseModel):
     section: str
     text: str
     score: float
-    sources: dict[str, float] = Field(default_factory=dict, description="Each retriever's own score.")
+    sources: dict[str, float] = Field(default_factory=dict, description="Each retriever's own score (bm25, dense) and, once reranked, the fusion's score before the reranker (fused).")
 
 
 class SearchResponse(BaseModel):

@@ -16,8 +16,10 @@ _COUNT_UNITS = "家个项人所条座类种名支件批处台套"
 ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "money": (
         re.compile(r"多少钱|多少万|多少元|多少亿|几万|金额|额度|补贴标准|奖励标准|资助标准|补贴多少|奖励多少|资助多少|奖补多少|"
-                   r"给多少|拿多少|发多少|多少补贴|多少奖励|多少资金|多少经费|规模有多大|多大规模|资金规模|基金规模|总额|"
+                   r"给多少|拿多少|发多少|多少(?:的)?(?:补贴|奖励|资金|经费|支持|扶持|资助|奖补|补助)|(?:支持|扶持|资助|补助)多少|规模有多大|多大规模|资金规模|基金规模|总额|"
                    r"(?:补贴|奖励|资助|奖补|补助|奖金|经费)(?:标准)?(?:是|为|有|能有)多少|"
+                   r"[价费](?:格|钱|用)?(?:标准)?(?:是|为|要|大概)?多少|多少(?:费用|价钱)|收费(?:标准|多少)|"
+                   r"\bprice\b|\bfees?\b|how much does .{0,40}cost|"
                    r"how much money|how much (?:funding|subsidy|support|is the (?:subsidy|grant|award|reward))|"
                    r"\bamount\b|\byuan\b|\brmb\b|how (?:big|large) is the fund", re.I),
         re.compile(rf"\d[\d,.]*\s*(?:万元|亿元|元|万|亿)|[{CN_NUM}]+(?:万元|亿元|元)|[(（]\s*(?:万元|亿元|元)\s*[)）]"),
@@ -32,7 +34,7 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(rf"\d+(?:\.\d+)?\s*%|百分之[{CN_NUM}]+|个百分点|[(（]\s*%\s*[)）]|[{CN_NUM}]成"),
     ),
     "count": (
-        re.compile(rf"多少[{_COUNT_UNITS}]|(?<![哪这那])几[{_COUNT_UNITS}]|how many", re.I),
+        re.compile(rf"多少[{_COUNT_UNITS}](?![持撑付出])|(?<![哪这那])几[{_COUNT_UNITS}](?![持撑付出])|how many", re.I),
         re.compile(rf"\d+\s*[{_COUNT_UNITS}]|[两三四五六七八九十百千]+[{_COUNT_UNITS}大]|[(（][^)）]{{0,6}}[{_COUNT_UNITS}][^)）]{{0,6}}[)）]|"
                    rf"\d+(?:\.\d+)?\s*(?:以上|以内|左右)"),
     ),

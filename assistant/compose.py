@@ -35,7 +35,7 @@ def refusal_answer(query: Query, hits: list[Hit], refusal: Refusal) -> Answer:
         text = (f"The indexed documents do not contain a specific provision on “{topic}”. "
                 "The passages below are the closest matches, for further reading.")
     else:
-        where = "规划中" if hits and all(h.passage.meta.get("doc_type") == "plan" for h in hits[:3]) else "已收录的文件中"
+        where = "规划中" if hits and hits[0].passage.meta.get("doc_type") == "plan" else "已收录的文件中"  # the nearest
         text = f"{where}未找到关于“{topic}”的具体规定。以下是最接近的段落，供参考。"
     related = [Citation.of(0, h.passage) for h in hits[:REFUSAL_RELATED]]
     return Answer(question=query.question, answer=text, answerable=False, mode="extractive",

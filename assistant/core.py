@@ -186,7 +186,8 @@ class Assistant:
         """Step 3: the passages for the expanded query (hybrid search, filters); the reranker chooses the top k
         among the first RERANK_POOL fused candidates."""
         pool = query.k if isinstance(self.reranker, KeepOrder) else max(query.k, RERANK_POOL)
-        result = self.searcher.search(query.expanded, pool, query.filters, latin=query.latin_search)
+        text, extra = query.search_words()
+        result = self.searcher.search(text, pool, query.filters, latin=query.latin_search, extra=extra)
         return self.reranker.rerank(query, result.hits)[:query.k]
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,

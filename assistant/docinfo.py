@@ -100,7 +100,7 @@ KINDS = ("规划", "办法", "通知", "意见", "方案", "细则", "措施", "
 
 def _named_document(query: Query, docs: dict[str, list[Passage]]) -> list[Passage] | None:
     """The document the question means: the one its title words name best, the one of the kind it names
-    (这个规划 -> the only 规划), or the only document; None when that is unclear."""
+    (这个规划 -> the only 规划), the only document, or the one the conversation is about; None when unclear."""
     def overlap(ps: list[Passage]) -> int:
         return sum(t in ps[0].doc_title for t in query.terms.weights)
 
@@ -112,7 +112,43 @@ def _named_document(query: Query, docs: dict[str, list[Passage]]) -> list[Passag
             of_kind = [ps for ps in docs.values() if kind in ps[0].doc_title]
             if len(of_kind) == 1:
                 return of_kind[0]
-    return ranked[0] if len(docs) == 1 else None
+    if len(docs) == 1:
+        return ranked[0]
+    return _discussed_document(query, docs)
+
+
+def _discussed_document(query: Query, docs: dict[str, list[Passage]]) -> list[Passage] | None:
+    """A follow-up (那是哪个单位发的文？) means the document the latest turn that names one was about."""
+    for message in reversed(query.history or []):
+        content = str(message.get("content") or "")
+        named = [ps for ps in docs.values() if ps[0].doc_title and ps[0].doc_title in content]
+        if named:
+            return named[0] if len(named) == 1 else None
+    return None
+
+
+EACH_MAX = 5  # a question naming no document, in a library of several: the field of each, up to this many
+
+
+def _field_line(field: str, passages: list[Passage], n: int, latin: bool) -> tuple[str, Citation] | None:
+    """“《title》的发布机关：X[n]” and its citation; None when the document neither states nor records it."""
+    stated = _stated(field, passages)
+    from_meta = stated is None
+    if from_meta:  # recorded in the document's metadata (a sidecar) but not in its text: say so
+        value = str(passages[0].meta.get(field) or "")
+        if not value:
+            return None
+        value = _cn_date(value) if field == "issued" else value
+        stated = Stated(passages[0], "", value)
+    p = stated.passage
+    zh, en = LABELS[field]
+    if latin:
+        source = " (from the document's metadata, not its text)" if from_meta else ""
+        text = f"The {en} of 《{p.doc_title}》: “{stated.value}”{source} [{n}]"
+    else:
+        source = "（据文件登记信息，正文未载明）" if from_meta else ""
+        text = f"《{p.doc_title}》的{zh}：{stated.value}{source}[{n}]"
+    return text, Citation.of(n, p, stated.quote)
 
 
 def docinfo_answer(query: Query, passages: list[Passage], stats: TermStats) -> Answer | None:
@@ -125,23 +161,19 @@ def docinfo_answer(query: Query, passages: list[Passage], stats: TermStats) -> A
     if not _names_only_the_document(query, stats, docs):
         return None
     named = _named_document(query, docs)
-    if named is None:
+    lines: list[tuple[str, Citation]] = []
+    for ps in [named] if named is not None else list(docs.values()):
+        line = _field_line(field, ps, len(lines) + 1, query.latin)
+        if line is not None:
+            lines.append(line)
+        if len(lines) == EACH_MAX:
+            break
+    if not lines:
         return None
-    stated = _stated(field, named)
-    from_meta = stated is None
-    if from_meta:  # recorded in the document's metadata (a sidecar) but not in its text: say so
-        value = str(named[0].meta.get(field) or "")
-        if not value:
-            return None
-        value = _cn_date(value) if field == "issued" else value
-        stated = Stated(named[0], "", value)
-    p = stated.passage
-    zh, en = LABELS[field]
-    if query.latin:
-        source = " (from the document's metadata, not its text)" if from_meta else ""
-        text = f"The {en} of 《{p.doc_title}》: “{stated.value}”{source} [1]"
-    else:
-        source = "（据文件登记信息，正文未载明）" if from_meta else ""
-        text = f"《{p.doc_title}》的{zh}：{stated.value}{source}[1]"
+    if len(lines) == 1:
+        text = lines[0][0]
+    else:  # which document is meant is unclear: each one's, labelled by title
+        lead = "Each indexed document's:\n" if query.latin else "未指明哪份文件，各文件的情况如下：\n"
+        text = lead + "\n".join(f"- {t}" for t, _ in lines)
     return Answer(question=query.question, answer=text, answerable=True, mode="extractive",
-                  citations=[Citation.of(1, p, stated.quote)])
+                  citations=[c for _, c in lines])

@@ -6,7 +6,8 @@
         terms      = analyse(question, normalized)      # IDF-weighted terms, asked answer types, years, numbers
 
 One name per value, everywhere below: `standalone` (the question with follow-ups resolved),
-`normalized` (standalone with aliases replaced), `expanded` (what the retrievers search).
+`normalized` (standalone with aliases replaced), `expanded` (the question and every word the glossary adds);
+`search_words()` is what the retrievers get.
 """
 from __future__ import annotations
 
@@ -43,6 +44,14 @@ class Query:
     @property
     def expanded(self) -> str:
         return self.expansion.text
+
+    def search_words(self) -> tuple[str, str]:
+        """(text, extra) for the retrievers: a Chinese question as normalized, with the related words the
+        glossary added searched apart (weighed lower); an English question's Chinese words all come from the
+        glossary — they are its translation, searched in full with the question as asked."""
+        if self.latin_search:
+            return self.expanded, ""
+        return self.normalized, self.expansion.extra
 
     @property
     def latin(self) -> bool:

@@ -71,7 +71,8 @@ def standalone_queries(assistant, items: list[Item]) -> dict[str, str]:
 def _search(assistant, text: str, k: int = 10, fusion: str | None = None):
     """The hybrid search `ask` runs for this standalone question (glossary expansion included)."""
     q = assistant.understand(text, top_k=k)
-    return assistant.searcher.search(q.expanded, k, latin=q.latin_search, fusion=fusion).hits
+    text, extra = q.search_words()
+    return assistant.searcher.search(text, k, latin=q.latin_search, fusion=fusion, extra=extra).hits
 
 
 def fusion_table(assistant, items: list[Item]) -> dict[str, dict[str, float]]:

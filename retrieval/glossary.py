@@ -40,6 +40,11 @@ class Expansion:
         """The query plus what the glossary adds: what retrievers search for."""
         return self.query if not self.added else f"{self.query} {' '.join(self.added)}"
 
+    @property
+    def extra(self) -> str:
+        """The added words `normalized` does not already hold: retrievers may weigh them below the query's own."""
+        return " ".join(w for w in self.added if w not in self.normalized)
+
 
 _LATIN = re.compile(r"[A-Za-z0-9&＆ .\-]+")
 

@@ -2,11 +2,13 @@
 
     search(text, k, filters):
         keep     = PassageFilter(normalize_filters(filters))        # metadata filters, validity
-        rankings = {r.name: r.search(text, CANDIDATES, keep) for r in retrievers}
+        rankings = {r.name: r.search(text, CANDIDATES, keep, extra) for r in retrievers}
         fused    = fuse(method, rankings, weights)                  # weighted | rrf | one retriever
         hits     = top k of fused, each with every retriever's own score
 
-The text is what the assistant's query understanding made of the question (the expanded query);
+The text is what the assistant's query understanding made of the question (aliases replaced by canonical
+terms), `extra` the related words it added (BM25 weighs them at EXTRA_WEIGHT, the dense side leaves them
+out; `Query.search_words` decides which is which);
 retrievers never see each other (haystack's retrievers feeding a joiner).
 """
 from __future__ import annotations
@@ -28,7 +30,9 @@ class Retriever(Protocol):
 
     name: str
 
-    def search(self, query: str, k: int, keep: PassageFilter) -> Ranking: ...
+    def search(self, query: str, k: int, keep: PassageFilter, extra: str = "") -> Ranking:
+        """`extra`: words the query understanding added (synonyms, related terms); weighed below `query`'s own."""
+        ...
 
 
 @dataclass
@@ -54,15 +58,19 @@ class HybridSearcher:
         w = self.bm25_weight * 0.5 if latin else self.bm25_weight
         return {"bm25": w, "dense": 1.0 - w}
 
+
     def search(self, text: str, k: int = 5, filters: dict[str, Any] | None = None, *, latin: bool = False,
-               fusion: str | None = None) -> SearchResult:
+               fusion: str | None = None, extra: str = "") -> SearchResult:
         if not text or not text.strip():
             raise InvalidQuery("the query is empty", field="query")
         keep = PassageFilter(normalize_filters(filters), self.passages)
         method = fusion or self.fusion
         used = [r for name, r in self.retrievers.items() if method in (name, "weighted", "rrf")]
         n = min(CANDIDATES, len(self.passages))
-        rankings = {r.name: r.search(text, n if r.name == "dense" else CANDIDATES, keep) for r in used}
+        # BM25 weighs the added words lower; the dense side embeds the question as asked (related words pull
+        # its vector off the subject)
+        rankings = {r.name: r.search(text, n if r.name == "dense" else CANDIDATES, keep,
+                                     "" if r.name == "dense" else extra) for r in used}
         fused = fuse(method, rankings, self.weights_for(latin))
         lookup = {name: dict(r) for name, r in rankings.items()}
         hits = [Hit(self.passages[pid], float(score), {name: scores.get(pid, 0.0) for name, scores in lookup.items()})

@@ -107,3 +107,15 @@ def mcp_calls(url: str, calls: list[tuple[str, dict]]) -> tuple[list[str], list]
             return names, [await client.call_tool(name, args) for name, args in calls]
 
     return asyncio.run(session())
+
+
+def other_indicator(texts: list[str], not_containing: str) -> tuple[int, str, str]:
+    """(n, label, claim) for the first indicator-table row among numbered passage texts that does not contain
+    `not_containing`: the scripted model's sentence about it uses the row's own 2025 target, so it is true."""
+    import re
+
+    for n, t in enumerate(texts, 1):
+        m = re.match(r"(.+?)：2020年 [^；]*；2025年目标 ([\d.]+)", t)
+        if m and not_containing not in t:
+            return n, m.group(1), f"{m.group(1)}2025年目标为{m.group(2)}"
+    raise AssertionError(f"no second indicator row among {texts}")

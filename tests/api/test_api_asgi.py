@@ -274,7 +274,7 @@ def test_search_returns_ranked_hits(client, assistant):
     assert set(hits[0]) == {"passage_id", "doc_id", "doc_title", "section", "text", "score", "sources"}
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
-    assert all(set(h["sources"]) <= {"bm25", "dense"} and h["sources"] for h in hits)
+    assert all(set(h["sources"]) & {"bm25", "dense"} and set(h["sources"]) <= {"bm25", "dense", "fused"} for h in hits)
     assert any("高新技术企业培育" in h["section"] for h in hits), [h["section"] for h in hits]
     for h in hits:  # every hit is a real passage, with the same text and section
         p = assistant.passage(h["passage_id"])

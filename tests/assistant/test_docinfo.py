@@ -40,3 +40,12 @@ def test_with_two_documents_the_question_names_which(built_settings, tmp_path):
     voucher = two.ask(f"《{VOUCHER_TITLE}》的发文字号是多少？")  # in its metadata only, not in its text
     assert "测科发〔2024〕7号" in voucher.answer and "据文件登记信息" in voucher.answer
     assert [c.doc_id for c in voucher.citations] == [voucher.citations[0].doc_id] != ["changsha-sti-plan-2021-2025"]
+    # naming no document: each document's own value, each cited; a follow-up means the document just discussed
+    each = two.ask("那是哪个单位发的文？")
+    assert "长沙市人民政府办公厅" in each.answer and "测试市科学技术局" in each.answer
+    assert {c.doc_id for c in each.citations} == {"changsha-sti-plan-2021-2025", voucher.citations[0].doc_id}
+    history = [{"role": "user", "content": "长沙十四五科技创新规划是哪天印发的？"},
+               {"role": "assistant", "content": two.ask("长沙十四五科技创新规划是哪天印发的？").answer}]
+    followup = two.ask("那是哪个单位发的文？", history)
+    assert "长沙市人民政府办公厅" in followup.answer and "测试市科学技术局" not in followup.answer
+    assert [c.doc_id for c in followup.citations] == ["changsha-sti-plan-2021-2025"]

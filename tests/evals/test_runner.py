@@ -127,13 +127,25 @@ def test_hit_at_1_when_evidence_in_first_citation():
     assert m["fact_recall"] == 1.0 and m["refused"] is False
 
 
-def test_rank_three_counts_related_after_citations():
-    a = answer("……[1]", citations=[cit("无关段落一")], related=[cit("无关段落二", 0), cit(ROW, 0)])
-    m = score_item(item(), a)
-    assert m["rank"] == 3
-    assert m["hit@1"] == 0.0 and m["hit@5"] == 1.0
+def test_rank_counts_citations_only():
+    """hit@k and MRR judge what the answer cites; a related passage shown below it counts only in nDCG."""
+    cited_third = answer("……[3]", citations=[cit("无关段落一"), cit("无关段落二", 2), cit(ROW, 3)])
+    m = score_item(item(), cited_third)
+    assert m["rank"] == 3 and m["hit@1"] == 0.0 and m["hit@5"] == 1.0
     assert m["mrr"] == pytest.approx(1 / 3)
-    assert m["citation_precision"] == 0.0
+    assert m["citation_precision"] == pytest.approx(1 / 3)
+    only_related = answer("……[1]", citations=[cit("无关段落一")], related=[cit("无关段落二", 0), cit(ROW, 0)])
+    r = score_item(item(), only_related)
+    assert r["rank"] is None and r["hit@5"] == 0.0 and r["mrr"] == 0.0
+    assert r["citation_precision"] == 0.0
+    assert 0.0 < r["ndcg@10"] < 1.0
+
+
+def test_retrieved_at_5_is_scored_apart():
+    m = score_item(item(), answer("x[1]", citations=[cit("无关")]), retrieved=["a", "b", "c", "d", ROW, "f"])
+    assert m["retrieved@5"] == 1.0 and m["hit@5"] == 0.0
+    late = score_item(item(), answer("x[1]", citations=[cit("无关")]), retrieved=["a", "b", "c", "d", "e", ROW])
+    assert late["retrieved@5"] == 0.0
 
 
 def test_rank_beyond_five_is_not_a_hit():
@@ -170,7 +182,8 @@ def test_refused_answerable_item_scores_zero_fact_recall():
     m = score_item(item(), answer("规划中未找到6000", answerable=False, related=[cit(ROW, 0)]))
     assert m["refused"] is True
     assert m["fact_recall"] == 0.0
-    assert m["hit@1"] == 1.0  # the evidence was still shown as reading
+    assert m["hit@1"] == 0.0  # a refusal cites nothing: the reading shown below it is not a citation
+    assert m["ndcg@10"] == 1.0  # ...but the evidence was shown first
     assert "citation_precision" not in m
 
 
@@ -188,7 +201,7 @@ def _row(category: str, metrics: dict, latency: float = 1.0, citations=()) -> di
 
 def test_summarize():
     answered = score_item(item(), answer("6000[1]", citations=[cit(ROW)]))
-    third = score_item(item(), answer("x[1]", citations=[cit("a")], related=[cit("b", 0), cit(ROW, 0)]))
+    third = score_item(item(), answer("x[3]", citations=[cit("a"), cit("b", 2), cit(ROW, 3)]))
     refused = score_item(item(), answer("未找到", answerable=False))
     una_ok = score_item(item("unanswerable", (), ()), answer("未找到", answerable=False))
     una_bad = score_item(item("unanswerable", (), ()), answer("6000[1]", citations=[cit(ROW)]))

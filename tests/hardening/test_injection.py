@@ -149,12 +149,17 @@ def test_planted_text_changes_no_dev_set_answer(dev_answers):
 
 def test_plan_answers_unchanged_unless_the_new_document_is_cited(dev_answers):
     """Plan alone vs plan + injected document: an answer that cites only the plan is exactly as before; an
-    answer that changed cites the new document, and only through its ordinary provisions."""
+    answer that changed cites the new document, and only through its ordinary provisions — or became a
+    refusal (a new document changes the term statistics the relevance gate weighs; a refusal says nothing
+    of the document and shows its passages only as reading)."""
     changed = []
     for qid, (q, base, inj, _) in dev_answers.items():
         if key(base) == key(inj):
             continue
         changed.append(qid)
+        if not inj.answerable:
+            assert inj.citations == [] and not [s for s in PLANTED if s in inj.answer], (qid, inj.answer)
+            continue
         cited_docs = {c.doc_id for c in inj.citations}
         assert DOC_ID in cited_docs, (qid, q, key(base), key(inj))
         for c in inj.citations:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routes.openai_compat import SOURCES_HEADER
-from helpers import llm_settings, parse_sse
+from helpers import llm_settings, other_indicator, parse_sse
 from openai_test_server import Reply
 
 Q_TARGET = "到2025年高新技术企业数量目标是多少？"
@@ -41,8 +41,8 @@ def n_6000(given) -> int:
 
 
 @pytest.fixture(scope="module")
-def n_para(given) -> int:
-    return next(n for n, t in enumerate(given, 1) if "科技型中小企业数(家)" in t)
+def other_row(given) -> tuple[int, str, str]:
+    return other_indicator(given, ROW_6000)
 
 
 def chat_chunks(resp) -> list[dict]:
@@ -159,18 +159,19 @@ def test_chat_stream_appends_the_corrected_answer(client, server, n_6000):
     assert [c["n"] for c in final["citations"]] == [1] and ROW_6000 in final["citations"][0]["text"]
 
 
-def test_chat_stream_renumbered_citations_are_corrected(client, server, n_para):
+def test_chat_stream_renumbered_citations_are_corrected(client, server, other_row):
+    n_para, label, claim = other_row
     assert n_para != 1
-    scripted = f"科技型中小企业2025年目标为5000家[{n_para}]。"
+    scripted = f"{claim}[{n_para}]。"
     server.push(Reply(content=scripted, chunk_size=5))
     chunks = chat_chunks(client.post("/v1/chat/completions", json={
         "model": "policy-assistant", "stream": True, "messages": [{"role": "user", "content": Q_TARGET}]}))
     content = chat_content(chunks)
-    shown = "科技型中小企业2025年目标为5000家[1]。"
+    shown = f"{claim}[1]。"
     assert content.startswith(scripted + "\n\n" + CORRECTED + "\n" + shown + "\n\n" + SOURCES_HEADER + "\n[1] ")
     final = chunks[-1]
     assert final["mode"] == "llm" and final["notices"] == []
-    assert len(final["citations"]) == 1 and "科技型中小企业数(家)" in final["citations"][0]["text"]
+    assert len(final["citations"]) == 1 and label in final["citations"][0]["text"]
 
 
 def test_chat_stream_fallback_carries_the_extractive_citations(client, server):
