@@ -19,7 +19,7 @@ from api.mcp import MCPEndpoint, build_mcp, rate_guard
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import RateLimit, TokenBuckets, limited
 from api.ui_guard import UIGuard
-from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops
+from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops, versions, view
 from assistant.service import Progress, Service
 from assistant.core import Assistant
 from assistant.settings import Settings, get_settings
@@ -34,6 +34,8 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 * `POST /v1/chat/completions` — OpenAI-compatible (ChatBox, LobeChat, Open WebUI…), citations included
 * `POST /v1/eligibility` — which measures apply to an enterprise, researcher or institution (政策匹配)
 * `GET /v1/passages/{id}` — open a citation in context
+* `GET /v1/documents/{doc_id}/view?passage=ID` — the original document, scrolled to a citation and highlighting it
+* `GET /v1/documents/{doc_id}/diff` — what changed between versions of a document
 * `POST /dify/retrieval` — Dify's External Knowledge API (register `http://host:port/dify` in Dify)
 * `/mcp` — an MCP server (streamable HTTP): search_policies, ask, get_passage, match_support, list_documents
 * The chat UI is at [/ui](/ui).
@@ -102,7 +104,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.state.metrics = metrics
     errors.install(app)
     document_middleware_responses(app)
-    for module in (ask, browse, eligibility, library, evals, openai_compat, feedback, ops, dify):
+    for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, ops, dify):
         app.include_router(module.router)
     app.add_route("/mcp", mcp, include_in_schema=False)
 

@@ -63,6 +63,8 @@ class CitationOut(BaseModel):
     text: str
     quote: str = Field("", description="The sentence(s) of the passage the answer relies on, verbatim.")
     meta: dict[str, Any] = Field(default_factory=dict)
+    view_url: str = Field("", description="The original document as HTML, scrolled to this passage and highlighting "
+                                          "it (server-relative: GET /v1/documents/{doc_id}/view?passage=…).")
 
 
 class AnswerOut(BaseModel):
@@ -177,6 +179,9 @@ class LibraryChange(BaseModel):
     action: Literal["added", "updated", "removed"]
     file: str = Field(description="The file's name in the corpus directory.")
     guessed: list[str] = Field(default_factory=list, description="Metadata fields detected from the text, not given.")
+    previous_version: str | None = Field(None, description="An update: the doc_id the replaced version is kept under "
+                                                           "(superseded, see GET /v1/documents/{doc_id}/diff).")
+    warnings: list[str] = Field(default_factory=list, description="Pages that could not be read (the rest was indexed).")
     passages: int = Field(description="Passages in the index after the change.")
     embedded: int = Field(description="Passages that had to be embedded (new or changed).")
     seconds: float
@@ -280,3 +285,39 @@ class EligibilityResponse(BaseModel):
     measures: list[MeasureOut]
     groups: list[MeasureGroup]
     considered: int = Field(description="Measures judged for this kind of asker before ranking and the limit.")
+
+
+# ---------------------------------------------------------------- versions (GET /v1/documents/{doc_id}/diff)
+class VersionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    version: int
+    doc_id: str = Field(description="The current version's doc_id, or `<doc_id>@v<N>` for a superseded one.")
+    title: str
+    current: bool
+
+
+class ChangeOut(BaseModel):
+    kind: Literal["added", "removed", "changed"]
+    section: str
+    old: str | None = None
+    new: str | None = None
+    old_section: str | None = Field(None, description="The clause's section in the old version, when it moved.")
+    figures: list[str] = Field(default_factory=list, description="Changed figures, e.g. `一次性奖励20万元 → 30万元`.")
+
+
+class DiffOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra={"examples": [{
+        "doc_id": "gaoqi-jiangbu", "title": "测试市高新技术企业奖补办法",
+        "from": {"version": 1, "doc_id": "gaoqi-jiangbu@v1", "title": "测试市高新技术企业奖补办法", "current": False},
+        "to": {"version": 2, "doc_id": "gaoqi-jiangbu", "title": "测试市高新技术企业奖补办法", "current": True},
+        "versions": [], "counts": {"added": 0, "removed": 1, "changed": 1},
+        "changes": [{"kind": "changed", "section": "第三条", "old": "第三条 …给予一次性奖励20万元。",
+                     "new": "第三条 …给予一次性奖励30万元。", "figures": ["一次性奖励20万元 → 30万元"]}]}]})
+
+    doc_id: str
+    title: str
+    from_: VersionOut = Field(alias="from")
+    to: VersionOut
+    versions: list[VersionOut]
+    counts: dict[str, int]
+    changes: list[ChangeOut]

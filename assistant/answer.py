@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Literal
+from urllib.parse import quote as url_quote
 
 from retrieval.passage import Passage
 
@@ -17,12 +18,19 @@ class Citation:
     text: str
     quote: str = ""  # the sentence(s) of this passage the answer relies on
     meta: dict[str, Any] = field(default_factory=dict)
+    view_url: str = ""  # the original document opened at this passage (GET /v1/documents/{doc_id}/view)
 
     @classmethod
     def of(cls, n: int, p: Passage, quote: str = "") -> "Citation":
         meta = {k: v for k, v in p.meta.items()
-                if k in {"doc_number", "issuer", "issued", "effective", "status", "expires", "page", "source_url"}}
-        return cls(n, p.id, p.doc_id, p.doc_title, p.section_path, p.text, quote, meta)
+                if k in {"doc_number", "issuer", "issued", "effective", "status", "expires", "page", "source_url",
+                         "ocr", "revised", "version", "superseded"}}
+        return cls(n, p.id, p.doc_id, p.doc_title, p.section_path, p.text, quote, meta, view_url(p.doc_id, p.id))
+
+
+def view_url(doc_id: str, passage_id: str) -> str:
+    """Where the original document is shown, scrolled to and highlighting the passage (server-relative)."""
+    return f"/v1/documents/{url_quote(doc_id, safe='')}/view?passage={url_quote(passage_id, safe='')}"
 
 
 @dataclass

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from assistant.cli_versions import add_diff_command, ocr_progress as _ocr_progress, plain as _plain
 from assistant.errors import AssistantError
 from assistant.settings import get_settings
 
@@ -43,13 +44,16 @@ def _progress_build(rebuild: bool):
 def index(rebuild: bool = typer.Option(False, "--rebuild", help="Re-embed everything, ignoring the current index.")):
     """Build or refresh the index from corpus/ (atomic: the previous index serves until the new one is complete)."""
     try:
-        report = _progress_build(rebuild)
+        with _ocr_progress():
+            report = _progress_build(rebuild)
     except AssistantError as exc:
         _fail(exc)
     for e in report.errors:
         err.print(f"[yellow]skipped[/] {e}")
     if report.notice:
         err.print(f"[yellow]notice:[/] {report.notice}")
+    for w in report.warnings:
+        err.print(f"[yellow]warning[/] {_plain(w)}")
     if report.status == "unchanged":
         err.print(f"index unchanged ({report.passages} passages from {report.documents} documents, {report.seconds:.1f}s)")
     else:
@@ -200,8 +204,9 @@ def match(
 
 
 docs_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                       help="The policy library: add, list and remove documents (incremental index updates).")
+                       help="The policy library: add, list, remove and diff documents (incremental index updates).")
 app.add_typer(docs_app, name="docs")
+add_diff_command(docs_app)
 
 
 def _load_meta(path: Optional[Path]) -> dict | None:
@@ -224,20 +229,26 @@ def _load_meta(path: Optional[Path]) -> dict | None:
 
 @docs_app.command("add")
 def docs_add(
-    paths: list[Path] = typer.Argument(..., help="Files to add (.txt .md .html .docx .pdf); a changed file is updated."),
+    paths: list[Path] = typer.Argument(..., help="Files to add (.txt .md .html .docx .pdf .xlsx .png .jpg); a new version "
+                                                 "of a document keeps the previous one (superseded)."),
     meta: Optional[Path] = typer.Option(None, "--meta", help="Metadata (JSON or YAML) for the one file given."),
 ):
     """Copy documents into corpus/ and index them (only new or changed passages are embedded)."""
     from assistant.library import add_documents
 
     try:
-        result = _with_bar(lambda bar: add_documents(get_settings(), paths, _load_meta(meta), progress=bar))
+        with _ocr_progress():
+            result = _with_bar(lambda bar: add_documents(get_settings(), paths, _load_meta(meta), progress=bar))
     except AssistantError as exc:
         _fail(exc)
     for d in result.documents:
         guessed = d.meta.get("guessed")
         err.print(f"{'updated' if d.replaced else 'added'} {d.doc_id}: {d.title} ({d.file})"
-                  + (f" — guessed from the text: {guessed}" if guessed else ""))
+                  + (f" — guessed from the text: {guessed}" if guessed else "")
+                  + (f" — the previous version is kept as {d.previous_version} (superseded; "
+                     f"`docs diff {d.doc_id}` shows what changed)" if d.previous_version else ""))
+        for w in d.warnings:
+            err.print(f"[yellow]warning[/] {d.file}: {_plain(w)}")
     r = result.build
     err.print(f"index {r.status}: {r.passages} passages from {r.documents} documents; embedded {r.embedded}, "
               f"reused {r.reused}; {result.seconds:.1f}s")

@@ -44,9 +44,10 @@ from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
 from retrieval.index import BuildReport, bm25_dir, build_index, outdated_notice
 from retrieval.passage import Hit, Passage
+from retrieval.regions import PASSAGE_KEYS
 from retrieval.search import HybridSearcher
 from retrieval.store import open_store
-from retrieval.validity import validity_note
+from retrieval.validity import is_active, revision_note, validity_note
 from retrieval.vector import VectorRetriever
 
 log = logging.getLogger(__name__)
@@ -72,15 +73,22 @@ class IndexInfo:
 
 
 def flag_validity(answer: Answer) -> None:
-    """Say so when a cited document is repealed, expired, amended or has an expiry date."""
+    """Say so when a cited document is repealed, expired, amended, has an expiry date or was revised
+    within the last year."""
     seen: set[str] = set()
     for c in answer.citations:
         if c.doc_id in seen:
             continue
         seen.add(c.doc_id)
-        note = validity_note(c.doc_title, c.meta)
-        if note and note not in answer.notices:
-            answer.notices.append(note)
+        for note in (validity_note(c.doc_title, c.meta), revision_note(c.doc_title, c.meta)):
+            if note and note not in answer.notices:
+                answer.notices.append(note)
+
+
+def in_force(passages: list[Passage]) -> list[Passage]:
+    """The passages of documents in force (not repealed, expired or superseded by a newer version): what the
+    routed answers (a document's own metadata, list answers) use, like search without `include_inactive`."""
+    return [p for p in passages if is_active(p.meta)]
 
 
 def _load_bm25(data_dir: Path, collection: str, passages: list[Passage], fingerprint: str) -> BM25Retriever:
@@ -109,7 +117,7 @@ class Assistant:
         self.stats = stats or TermStats(passages)
         self.gate = gate or RuleGate(self.stats)
         self.reranker = reranker or KeepOrder()
-        self.lister = Lister(passages, self.stats)
+        self.lister = Lister(in_force(passages), self.stats)
         self._by_id = {p.id: i for i, p in enumerate(passages)}
         self._finder: Finder | None = None
         self._finder_lock = threading.Lock()
@@ -300,7 +308,7 @@ class Assistant:
             return None
         answer = self._support_answer(query)
         if answer is None:
-            answer = docinfo_answer(query, self.passages, self.stats)
+            answer = docinfo_answer(query, in_force(self.passages), self.stats)
             if answer is None and self.settings.list_answers and self.answerer.mode == "extractive":
                 answer = self.lister.answer(query)
             if answer is not None:
@@ -335,6 +343,7 @@ class Assistant:
     def documents(self) -> list[dict[str, Any]]:
         docs: dict[str, dict[str, Any]] = {}
         for p in self.passages:
-            d = docs.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.doc_title, "passages": 0, **p.meta})
+            d = docs.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.doc_title, "passages": 0,
+                                           **{k: v for k, v in p.meta.items() if k not in PASSAGE_KEYS}})
             d["passages"] += 1
         return list(docs.values())

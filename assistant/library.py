@@ -1,7 +1,7 @@
 """The policy library: add, list and remove documents, keeping corpus/ and the index consistent.
 
     add_documents(settings, [path], meta)   # validate -> copy into corpus/ (atomic rename) -> incremental build
-    remove_document(settings, doc_id)       # move its files out of corpus/ -> incremental build
+    remove_document(settings, doc_id)       # move its files (and its versions') out of corpus/ -> incremental build
     list_documents(settings)                # the documents of the active index, with metadata and counts
 
 Every build is atomic (a new Chroma collection, then one pointer switch), and these steps hold a lock
@@ -9,7 +9,8 @@ on the data directory, so a crash (kill -9) at any point leaves the index as it 
 A file that cannot be read is rejected before anything changes: its content must be what its name says
 (a `.pdf` a PDF, a `.docx` a Word package, text not binary), and a .docx/PDF must stay within the
 settings' limits (`max_docx_*`, `max_pdf_pages`, `pdf_timeout_seconds`). The name a file is stored
-under is made by `safe_name`, never taken as a path.
+under is made by `safe_name`, never taken as a path. Adding a new version of a document (its doc_id is in
+the library) keeps the previous one as a superseded version (`assistant.versions`).
 """
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ from typing import Any, Callable, Iterator
 
 from assistant.errors import AssistantError, DocumentError, InvalidQuery
 from assistant.settings import Settings
+from assistant.versions import archive_previous, base_id, prune_empty
 from retrieval.documents import META_SUFFIXES, load_document
 from retrieval.index import BuildReport, document_passages
+from retrieval.regions import PASSAGE_KEYS
 
 Progress = Callable[[int, int], None]
 TRASH = ".removed"
@@ -41,6 +44,8 @@ class AddedDocument:
     file: str
     meta: dict[str, Any] = field(default_factory=dict)
     replaced: bool = False
+    previous_version: str | None = None  # the doc_id the replaced version is kept under
+    warnings: list[str] = field(default_factory=list)  # pages that could not be read (the rest was)
 
 
 @dataclass
@@ -211,8 +216,12 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
             if taken.get(dest.name, doc.doc_id) != doc.doc_id:
                 dest = _free_name(dest, taken)  # 通知.txt of another document: never overwrite it
             taken[dest.name] = doc.doc_id
+            revision = archive_previous(corpus, doc.doc_id, existing[doc.doc_id], src,
+                                        lambda f: _retire(settings, f)) if replaced else None
+            if revision:  # the previous version is kept under doc_id@vN; this one says so
+                sidecar_text = json.dumps({**json.loads(sidecar_text or "{}"), **revision}, ensure_ascii=False, indent=2)
             for old in existing.get(doc.doc_id, []):  # an update may come under another file name
-                if old.resolve() != dest.resolve() and old.name != f"{dest.name}.meta.json":
+                if old.exists() and old.resolve() != dest.resolve() and old.name != f"{dest.name}.meta.json":
                     _retire(settings, old)
             _atomic_copy(src, dest)
             for stale in _sidecars(dest):
@@ -220,7 +229,8 @@ def add_documents(settings: Settings, paths: list[Path], meta: dict[str, Any] | 
                     _retire(settings, stale)
             if sidecar_text is not None:
                 _atomic_write(corpus / f"{dest.name}.meta.json", sidecar_text)
-            added.append(AddedDocument(doc.doc_id, doc.title, dest.name, dict(doc.meta), replaced))
+            added.append(AddedDocument(doc.doc_id, doc.title, dest.name, dict(doc.meta), replaced,
+                                       revision["previous_version"] if revision else None, list(doc.warnings)))
         report = _build(settings, progress)
     return LibraryResult(added, report, time.perf_counter() - started)
 
@@ -252,11 +262,14 @@ def remove_document(settings: Settings, doc_id: str, progress: Progress | None =
         if doc_id not in existing and doc_id not in indexed:
             known = ", ".join(sorted(set(existing) | set(indexed))) or "none"
             raise InvalidQuery(f"no document with doc_id {doc_id!r}; known: {known}", field="doc_id")
-        if not set(existing) - {doc_id}:
+        ids = {doc_id} | {d for d in existing if base_id(d) == doc_id}  # a document goes with its versions
+        if not set(existing) - ids:
             raise InvalidQuery(f"{doc_id!r} is the only document; the index cannot be empty", field="doc_id")
-        files = existing.get(doc_id, [])  # none left when an earlier remove was interrupted: just rebuild
+        # none left when an earlier remove was interrupted: just rebuild
+        files = existing.get(doc_id, []) + [f for d in sorted(ids - {doc_id}) for f in existing[d]]
         for f in files:
             _retire(settings, f)
+        prune_empty(settings.corpus_dir)
         report = _build(settings, progress)
     title = indexed.get(doc_id, {}).get("title", "")
     return LibraryResult([AddedDocument(doc_id, title, files[0].name if files else "")], report,
@@ -273,6 +286,6 @@ def list_documents(settings: Settings) -> list[dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
     for p in passages:
         d = docs.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.doc_title, "passages": 0,
-                                       **{k: v for k, v in p.meta.items() if k != "page"}})
+                                       **{k: v for k, v in p.meta.items() if k not in PASSAGE_KEYS}})
         d["passages"] += 1
     return sorted(docs.values(), key=lambda d: d["doc_id"])

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from assistant.answer import Answer, Citation
 from assistant.followup import rewrite
@@ -73,8 +74,7 @@ def combine(question: str, parts: list[str], answers: list[Answer]) -> Answer:
         for c in ans.citations:
             existing = next((x for x in citations if x.passage_id == c.passage_id), None)
             if existing is None:
-                existing = Citation(len(citations) + 1, c.passage_id, c.doc_id, c.doc_title, c.section, c.text,
-                                    c.quote, dict(c.meta))
+                existing = replace(c, n=len(citations) + 1, meta=dict(c.meta))  # view_url and all kept
                 citations.append(existing)
             renumber[c.n] = existing.n
         text = re.sub(r"\[(\d+)\]", lambda mm: f"[{renumber.get(int(mm.group(1)), mm.group(1))}]", ans.answer)

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     max_meta_chars: int = Field(500, ge=50, le=100_000, description="Longest metadata value (title, issuer, …; stored on every passage); a longer one given in metadata is refused, a guessed one shortened.")
     max_request_cpu_seconds: float = Field(30.0, ge=0, le=3600, description="Most CPU seconds one question, search or eligibility request may use in its own thread (checked between the steps of the pipeline and between streamed events); above: 422 naming this setting. 0 = no limit.")
     max_response_bytes: int = Field(4 * 1024 * 1024, ge=16 * 1024, description="Largest response body of a /v1 endpoint or /dify/retrieval; a larger one is replaced by a 422 naming this setting (a stream ends with an `error` event).")
+    max_image_pixels: int = Field(50_000_000, ge=10_000, description="Largest image (width x height, in pixels) read by OCR, checked before it is decoded; a larger one is refused as a possible image bomb.")
+    ocr_dpi: int = Field(150, ge=72, le=400, description="Resolution at which PDF pages without a text layer are rendered for OCR.")
+    ocr_timeout_seconds: float = Field(900.0, gt=0, le=7200, description="Longest time the OCR of one document (its scanned pages or image) may take, checked between pages; a slower one is refused.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
@@ -93,7 +96,9 @@ class Settings(BaseSettings):
                           max_docx_compression_ratio=self.max_docx_compression_ratio,
                           max_docx_entries=self.max_docx_entries, max_pdf_pages=self.max_pdf_pages,
                           pdf_timeout_seconds=self.pdf_timeout_seconds, max_document_chars=self.max_document_chars,
-                          max_meta_chars=self.max_meta_chars)
+                          max_meta_chars=self.max_meta_chars, max_image_pixels=self.max_image_pixels,
+                          ocr_dpi=self.ocr_dpi, ocr_timeout_seconds=self.ocr_timeout_seconds,
+                          ocr_cache_dir=self.data_dir / "ocr")
 
     def index_config(self) -> IndexConfig:
         return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits(),

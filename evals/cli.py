@@ -1,5 +1,5 @@
 """`python -m evals run SET [--mode M] [--out DIR]` · `compare A B` · `bench` · `load` · `soak` · `library-bench` ·
-`integrations-bench`."""
+`integrations-bench` · `ocr-bench`."""
 from __future__ import annotations
 
 import json
@@ -342,6 +342,17 @@ def hardening_bench(
                           str(r["normal_status"]), str(r["attack_status"]), str(r["peak_rss_mb"]))
     console.print(table)
     _write_json(result, out)
+
+
+@app.command("ocr-bench")
+def ocr_bench(
+    pages: int = typer.Option(20, "--pages", min=1, max=200, help="Pages of the generated scanned document."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+):
+    """OCR pages/s and the index time of an n-page scanned document beside the same pages with a text layer."""
+    from evals.ocr_bench import run_ocr_bench
+
+    _write_json(run_ocr_bench(pages), out)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Documents in corpus/: their text (retrieval.readers) and metadata (retrieval.sidecar, retrieval.header).
 
-Formats: .txt, .md, .html/.htm, .docx, .pdf. The content must match the name (a PDF saved as `.docx`
+Formats: .txt, .md, .html/.htm, .docx, .pdf (scanned pages by OCR), .xlsx, .png/.jpg. The content must match the name (a PDF saved as `.docx`
 is reported, not guessed at). Metadata comes from a sidecar (`<name>.meta.json` / `.meta.yaml` /
 `.meta.yml`, or `<stem>.meta.*`); what it lacks is guessed from the text and listed in
 `meta["guessed"]`. `iter_corpus` never raises for a bad file: each one becomes a DocumentError in the
@@ -17,7 +17,7 @@ from typing import Any
 from retrieval.errors import DocumentError
 from retrieval.header import detect
 from retrieval.readers import (  # READERS, TextReader, Extracted, Reader, sniff: re-exported for callers
-    KIND_NAMES, READERS, Extracted, Reader, ReadLimits, TextReader, is_legacy_office, reader_for, sniff,
+    KIND_NAMES, READERS, Extracted, Reader, ReadLimits, Span, TextReader, is_legacy_office, reader_for, sniff,
     supported_suffixes,
 )
 from retrieval.sidecar import GUESSED_KEY, MAX_DOC_ID_CHARS, SIDECAR_SUFFIXES, find_sidecar, read_sidecar
@@ -28,6 +28,7 @@ META_SUFFIXES = SIDECAR_SUFFIXES  # (".meta.json", ".meta.yaml", ".meta.yml")
 MAX_META_FIELDS = 50  # metadata fields of one document (sidecar and guessed together)
 MAX_META_KEY_CHARS = 64
 SKIP_PREFIXES = (".", "~$")  # hidden files, Word's lock files
+OOXML = {"docx", "xlsx"}
 
 __all__ = ["META_SUFFIXES", "READERS", "Document", "Extracted", "Reader", "TextReader", "iter_corpus",
            "load_document", "sniff"]
@@ -35,11 +36,18 @@ __all__ = ["META_SUFFIXES", "READERS", "Document", "Extracted", "Reader", "TextR
 
 @dataclass
 class Document:
+    """A document read from corpus/: its text (the readers' contract), metadata and, for scans and PDF
+    tables, the boxes of its lines on the pages (`layout`), the pages read by OCR and what went wrong on
+    some pages (`warnings`)."""
+
     doc_id: str
     title: str
     text: str
     path: str
     meta: dict[str, Any] = field(default_factory=dict)
+    layout: dict[int, list[Span]] | None = None
+    ocr_pages: tuple[int, ...] = ()
+    warnings: list[str] = field(default_factory=list)
 
 
 def _limits(limits: ReadLimits | None) -> ReadLimits:
@@ -65,8 +73,8 @@ def _check_content(path: Path, reader: Reader) -> None:
         kind = sniff(path)
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
-    if kind in kinds:
-        return
+    if kind in kinds or (kind in OOXML and set(kinds) & OOXML):
+        return  # a workbook named .docx (or the other way): the package check says what it is instead
     suffix = path.suffix.lower()
     if kind == "unknown" and is_legacy_office(path):
         raise DocumentError(f"the content is an old binary Office file (.doc/.xls, OLE2) but the name ends "
@@ -86,7 +94,8 @@ def load_document(path: Path, limits: ReadLimits | None = None) -> Document:
     if reader is None:
         allowed = ", ".join(supported_suffixes())
         hint = {".doc": "; save it as .docx first", ".wps": "; save it as .docx first",
-                ".xls": "; tables belong in a .docx or .html document", ".xlsx": "; tables belong in a .docx or .html document",
+                ".xls": "; save it as .xlsx first", ".tif": "; save it as .png or PDF first",
+                ".tiff": "; save it as .png or PDF first",
                 ".ofd": "; export it as PDF first"}.get(path.suffix.lower(), "")
         raise DocumentError(f"unsupported file type {path.suffix or '(no extension)'!r} "
                                        f"(supported: {allowed}){hint}", path=str(path))
@@ -117,7 +126,8 @@ def load_document(path: Path, limits: ReadLimits | None = None) -> Document:
         meta[GUESSED_KEY] = ",".join(guessed)
     doc_id = str(meta.pop("doc_id", None) or _slug(path.stem))
     title = str(meta.pop("title"))
-    return Document(doc_id=doc_id, title=title, text=text, path=str(path), meta=meta)
+    return Document(doc_id=doc_id, title=title, text=text, path=str(path), meta=meta, layout=got.layout,
+                    ocr_pages=tuple(got.ocr_pages), warnings=list(got.warnings))
 
 
 def bound_meta(meta: dict[str, Any], guessed: list[str], max_chars: int, source: str) -> None:

@@ -24,6 +24,7 @@ from retrieval.documents import Document, iter_corpus
 from retrieval.embedders import Embedder
 from retrieval.passage import Passage
 from retrieval.readers import ReadLimits
+from retrieval.regions import annotate
 from retrieval.segment import PASSAGE_MAX, segment
 from retrieval.store import PassageStore, StoreConfig, is_disk_full
 
@@ -77,6 +78,7 @@ class BuildReport:
     reused: int = 0
     seconds: float = 0.0
     errors: list[DocumentError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # `file: what` went wrong on some pages of indexed documents
     notice: str = ""  # e.g. an index of an older format was rebuilt
 
 
@@ -93,7 +95,7 @@ def document_passages(doc: Document, max_passage_chars: int = PASSAGE_MAX,
                       max_document_passages: int = 2000) -> list[Passage]:
     """The passages of one document; DocumentError when there are none, or more than the limit."""
     try:
-        ps = segment(doc, passage_max=max_passage_chars)
+        ps = annotate(doc, segment(doc, passage_max=max_passage_chars))  # OCR pages and table rows: `ocr`, `bbox`
     except Exception as exc:  # a malformed document is reported and skipped
         raise DocumentError(f"could not be segmented: {exc}", path=doc.path) from exc
     if not ps:
@@ -140,6 +142,7 @@ def build_index(
         detail = "; ".join(str(e) for e in errors) or "no documents"
         raise IndexFailure(f"nothing to index in {config.corpus_dir}: {detail}")
     fp = fingerprint(passages, embedder_name)
+    warnings = [f"{Path(d.path).name}: {w}" for d in docs for w in d.warnings]
 
     current = None
     try:
@@ -152,7 +155,7 @@ def build_index(
         rebuild = True
     if current is not None and not rebuild and current.info.get("fingerprint") == fp:
         return BuildReport("unchanged", current.name, len(passages), len(docs), 0, 0,
-                           time.perf_counter() - started, errors)
+                           time.perf_counter() - started, errors, warnings)
 
     # vectors we already have, by content hash (same embedder only)
     reuse: dict[str, np.ndarray] = {}
@@ -210,7 +213,7 @@ def build_index(
     collect_garbage(config, store)
     _drop_stale_bm25(config.data_dir, collection.name)
     return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
-                       len(passages) - len(missing), time.perf_counter() - started, errors,
+                       len(passages) - len(missing), time.perf_counter() - started, errors, warnings,
                        notice=f"{notice}; rebuilt from the corpus" if notice else "")
 
 

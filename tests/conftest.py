@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers import test_settings
+from scanfixtures import scan_library  # noqa: F401 - issue 16's library of scans and tables (tests/documents, tests/ui)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent / "ui"))  # browser_support, for browser tests in any directory

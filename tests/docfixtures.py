@@ -27,9 +27,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
+
+from evals.scanned import NoCJKFont, find_cjk_font  # noqa: F401 - the one CJK font lookup, shared with the benchmark
 
 FICTION = "（测试用虚构文件）"
 
@@ -68,42 +69,6 @@ def write_sidecar(doc_path: Path, meta: dict[str, Any] | None, fmt: str = "json"
         side = doc_path.with_name(doc_path.name + ".meta.yaml")
         side.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return side
-
-
-class NoCJKFont(RuntimeError):
-    """No TrueType/OpenType font with Chinese glyphs was found on this machine."""
-
-
-_KNOWN_CJK_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/System/Library/Fonts/PingFang.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-    "C:/Windows/Fonts/simsun.ttc",
-)
-
-
-def find_cjk_font() -> Path:
-    """A font file with Chinese glyphs (fc-list first, then well-known paths); NoCJKFont when none."""
-    candidates: list[str] = []
-    if shutil.which("fc-list"):
-        try:
-            out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20,
-                                 check=False).stdout
-            candidates += [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
-        except (OSError, subprocess.SubprocessError):
-            pass
-    candidates += list(_KNOWN_CJK_FONTS)
-    for c in candidates:
-        p = Path(c)
-        if p.suffix.lower() in {".ttf", ".ttc", ".otf"} and p.is_file():
-            return p
-    raise NoCJKFont("no CJK font found (fc-list :lang=zh and the usual paths); "
-                    "install one, e.g. `apt-get install fonts-wqy-zenhei`")
 
 
 def require_cjk_font() -> Path:

@@ -18,6 +18,7 @@ from ui.docs_tab import docs_tab
 from ui.evals_tab import evals_tab
 from ui.match_tab import match_tab
 from ui.render import answer_markdown, plain
+from ui.versions_view import CSS as VERSIONS_CSS
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,12 @@ CSS = """
 .pa-ctx-p {font-size: .85em; margin: .3em 0; opacity: .8}
 .pa-ctx-self {opacity: 1; border-left: 3px solid var(--color-accent); padding-left: .4em}
 .pa-ctx-sec {font-size: .9em; color: var(--body-text-color-subdued)}
+.pa-view {font-weight: 400; font-size: .85em; margin-left: .4em; color: var(--color-accent)}
 .pa-notice {margin-top: .4em; font-size: .9em; color: #b45309}
 .pa-notice-detail {font-size: .85em; opacity: .8}
 #pa-examples button {white-space: normal; text-align: left}
 @media (max-width: 640px) { .pa-card {padding: .4em .5em} #pa-title h1 {font-size: 1.3em} }
-"""
+""" + VERSIONS_CSS
 
 STAFF_COLUMNS = ["排名", "综合分", "BM25", "向量", "章节", "段落"]
 

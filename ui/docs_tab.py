@@ -11,10 +11,12 @@ from ui.access import require_admin, require_uploaded
 from ui.render import plain
 from assistant.errors import AssistantError, DocumentError
 from assistant.library import add_documents, list_documents, remove_document
+from retrieval.readers import supported_suffixes
+from ui.versions_view import versions_panel
 
 log = logging.getLogger(__name__)
 COLUMNS = ["doc_id", "标题", "段落数", "文号", "发布机关", "发布日期", "有效期至", "状态", "推断字段"]
-ACCEPT = [".txt", ".md", ".html", ".htm", ".docx", ".pdf"]
+ACCEPT = supported_suffixes()  # .txt .md .html .docx .pdf .xlsx .png .jpg …
 
 
 def _rows(settings) -> list[list]:
@@ -62,7 +64,9 @@ def docs_tab(service: Service):
         guessed = d.meta.get("guessed")
         status = plain(f"{'已更新' if d.replaced else '已添加'}：{d.title}（{d.doc_id}），索引共 {result.build.passages} 段，"
                   f"新嵌入 {result.build.embedded} 段，用时 {result.seconds:.1f} 秒。"
-                  + (f" 从正文推断的字段：{guessed}。" if guessed else ""))
+                  + (f" 从正文推断的字段：{guessed}。" if guessed else "")
+                  + (f" 旧版本保留为 {d.previous_version}（已修订），可在下方“版本对比”查看变化。" if d.previous_version else "")
+                  + (f" 部分页面未能读取：{'；'.join(d.warnings)}。" if d.warnings else ""))
         rows, choice = refresh()
         return status, rows, choice
 
@@ -78,8 +82,8 @@ def docs_tab(service: Service):
         rows, choice = refresh()
         return plain(f"已删除：{doc_id}，索引共 {result.build.passages} 段，用时 {result.seconds:.1f} 秒。"), rows, choice
 
-    gr.Markdown("文档库：查看已索引的文件；上传（txt / md / html / docx / pdf）或删除文件需要管理口令（PA_ADMIN_TOKEN）。"
-                "上传同名文件即更新，只重新嵌入变化的段落。")
+    gr.Markdown("文档库：查看已索引的文件；上传（txt / md / html / docx / pdf / xlsx / png / jpg，扫描件自动识别文字）"
+                "或删除文件需要管理口令（PA_ADMIN_TOKEN）。上传同名文件即更新（旧版本保留为已修订版本），只重新嵌入变化的段落。")
     token = gr.Textbox(label="管理口令", type="password", elem_id="pa-admin-token")
     table = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, wrap=True, elem_id="pa-docs-table")
     reload_btn = gr.Button("刷新列表", size="sm", elem_id="pa-docs-refresh")
@@ -94,14 +98,15 @@ def docs_tab(service: Service):
             choice = gr.Dropdown(label="删除文档", choices=[], elem_id="pa-docs-choice")
             del_btn = gr.Button("删除", variant="stop", elem_id="pa-docs-remove")
     status = gr.Markdown("", elem_id="pa-docs-status")
+    versions_load, versions_doc = versions_panel(service)
     reload_btn.click(refresh, None, [table, choice])
     add_btn.click(upload, [token, file, meta], [status, table, choice])
     del_btn.click(remove, [token, choice], [status, table, choice])
 
     def initial():  # on page load: never an error toast, just an empty list until the index exists
         try:
-            return refresh()
+            return (*refresh(), versions_load())
         except gr.Error:
-            return gr.update(value=[]), gr.update(choices=[], value=None)
+            return gr.update(value=[]), gr.update(choices=[], value=None), gr.update(choices=[], value=None)
 
-    return initial, [table, choice]
+    return initial, [table, choice, versions_doc]

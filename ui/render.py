@@ -12,6 +12,7 @@ NOTICE_TEXT = {
     "fallback": "语言模型的回答不可用或未通过核对，以下为原文摘录",
     "repaired": "已删除语言模型回答中未通过核对的句子",
     "validity": "文件效力",
+    "revised": "文件修订",
 }
 
 
@@ -57,15 +58,20 @@ def citation_card(c: Citation, assistant: Assistant | None = None, label: str | 
     parts = [str(c.meta[k]) for k in ("doc_number", "issued") if c.meta.get(k)]
     if c.meta.get("page"):
         parts.append(f"第{c.meta['page']}页")
+    if c.meta.get("ocr"):
+        parts.append("OCR识别")
     if c.meta.get("status"):
         parts.append(str(c.meta["status"]))
     if c.meta.get("expires"):
         parts.append(f"有效期至{c.meta['expires']}")
     meta = " · ".join(_esc(x) for x in parts)
+    view = (f' <a class="pa-view" href="{_esc(c.view_url)}" target="_blank" rel="noopener">查看原文</a>'
+            if c.view_url else "")
     return (
         f'<div class="pa-card" data-passage-id="{_esc(c.passage_id)}">'
         f'<div class="pa-card-head"><span class="pa-num">{_esc(num)}</span> '
-        f'<span class="pa-doc">{_esc(c.doc_title)}</span>{f" <span class=pa-meta>{meta}</span>" if meta else ""}</div>'
+        f'<span class="pa-doc">{_esc(c.doc_title)}</span>{f" <span class=pa-meta>{meta}</span>" if meta else ""}'
+        f"{view}</div>"
         f'<div class="pa-sec">{_esc(c.section)}</div>'
         f'<div class="pa-text">{highlight(c.text, c.quote)}</div>'
         f"{_context(assistant, c)}</div>"

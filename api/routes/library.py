@@ -14,14 +14,15 @@ from api.deps import ServiceDep, SettingsDep
 from api.schemas import LibraryChange, Problem
 from assistant.errors import DocumentError
 from assistant.library import add_documents, remove_document, safe_name
+from retrieval.readers import supported_suffixes
 
 router = APIRouter(prefix="/v1", tags=["文档库 library (admin)"])
-ALLOWED = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
+ALLOWED = tuple(supported_suffixes())  # .txt .md .html .docx .pdf .xlsx .png .jpg …
 ERRORS = {401: {"model": Problem}, 403: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}}
 
 
 @router.post("/documents", response_model=LibraryChange, responses=ERRORS,
-             summary="Upload a document (txt, md, html, docx, pdf) with optional metadata JSON; admin token")
+             summary="Upload a document (txt, md, html, docx, pdf, xlsx, png, jpg) with optional metadata JSON; admin token")
 def upload_document(
     _: AdminDep, service: ServiceDep, settings: SettingsDep,
     file: Annotated[UploadFile, File(description="The document")],
@@ -61,6 +62,7 @@ def upload_document(
     d = result.documents[0]
     return LibraryChange(doc_id=d.doc_id, title=d.title, action="updated" if d.replaced else "added", file=d.file,
                          guessed=[g for g in str(d.meta.get("guessed", "")).split(",") if g],
+                         previous_version=d.previous_version, warnings=d.warnings,
                          passages=result.build.passages, embedded=result.build.embedded,
                          seconds=round(result.seconds, 2))
 

@@ -18,8 +18,9 @@ the built-in defaults) caps the work one file may cost: a .docx package's uncomp
 compression ratio and entry count, a PDF's page count and parse time.
 
 Formats: plain text and Markdown (`TextReader`, `MarkdownReader`), HTML (`HtmlReader`, the article body
-via trafilatura), Word (`DocxReader`, python-docx) and PDF (`PdfReader`, pypdf); `reader_for(path)`
-picks one by suffix. Adding a format is one class and one `register` call, e.g. CSV files as tables:
+via trafilatura), Word (`DocxReader`, python-docx), PDF (`PdfReader`: pypdf's text layer, OCR for scanned
+pages, pdfplumber for ruled tables), Excel (`XlsxReader`, openpyxl: every sheet as a table) and images
+(`ImageReader`: .png/.jpg by OCR, RapidOCR); `reader_for(path)` picks one by suffix. Adding a format is one class and one `register` call, e.g. CSV files as tables:
 
     import csv
     from pathlib import Path
@@ -39,22 +40,34 @@ picks one by suffix. Adding a format is one class and one `register` call, e.g. 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from typing import TYPE_CHECKING
 
 from retrieval.readers._limits import ReadLimits
 from retrieval.readers._sniff import KIND_NAMES, OLE2_MAGIC, describe_content, is_legacy_office, sniff
+
+if TYPE_CHECKING:
+    from retrieval.readers._layout import Span
 
 
 @dataclass
 class Extracted:
     """What a reader got from a file: the text, a title candidate (HTML <title>/<h1>), the page count
-    (PDF), and labelled metadata seen outside the text (e.g. an HTML page's 发文字号 box)."""
+    (PDF), and labelled metadata seen outside the text (e.g. an HTML page's 发文字号 box).
+
+    Scans and tables: `layout` (page number -> its lines with their boxes on the page, for the pages read
+    by OCR or from a ruled table), `ocr_pages` (the pages whose text came from OCR) and `warnings`
+    (what went wrong on some pages while the rest was read)."""
 
     text: str
     title: str | None = None
     pages: int | None = None
     hints: dict[str, str] | None = None
+    layout: dict[int, list[Span]] | None = None
+    ocr_pages: tuple[int, ...] = ()
+    warnings: list[str] = field(default_factory=list)
 
 
 class Reader(ABC):
@@ -109,15 +122,19 @@ def supported_suffixes() -> list[str]:
 # The built-in readers build on the contract above, so they are imported after it.
 from retrieval.readers._docx import DocxReader, check_docx_package  # noqa: E402
 from retrieval.readers._html import HtmlReader, clean_title, is_furniture  # noqa: E402
+from retrieval.readers._image import ImageReader  # noqa: E402
+from retrieval.readers._layout import Span  # noqa: E402,F811
+from retrieval.readers._ocr import reading_progress  # noqa: E402
 from retrieval.readers._pdf import NO_TEXT_LAYER, PdfReader  # noqa: E402
 from retrieval.readers._text import MarkdownReader, TextReader, clean_line, markdown_to_text, tab_row  # noqa: E402
+from retrieval.readers._xlsx import XlsxReader  # noqa: E402
 
-for _builtin in (TextReader(), MarkdownReader(), HtmlReader(), DocxReader(), PdfReader()):
+for _builtin in (TextReader(), MarkdownReader(), HtmlReader(), DocxReader(), PdfReader(), XlsxReader(), ImageReader()):
     register(_builtin)
 
 __all__ = [
-    "KIND_NAMES", "NO_TEXT_LAYER", "OLE2_MAGIC", "READERS", "DocxReader", "Extracted", "HtmlReader",
-    "MarkdownReader", "PdfReader", "ReadLimits", "Reader", "TextReader", "check_docx_package", "clean_line",
-    "clean_title", "describe_content", "is_furniture", "is_legacy_office", "markdown_to_text", "reader_for",
-    "register", "sniff", "supported_suffixes", "tab_row",
+    "KIND_NAMES", "NO_TEXT_LAYER", "OLE2_MAGIC", "READERS", "DocxReader", "Extracted", "HtmlReader", "ImageReader",
+    "MarkdownReader", "PdfReader", "ReadLimits", "Reader", "Span", "TextReader", "XlsxReader", "check_docx_package",
+    "clean_line", "clean_title", "describe_content", "is_furniture", "is_legacy_office", "markdown_to_text",
+    "reader_for", "reading_progress", "register", "sniff", "supported_suffixes", "tab_row",
 ]

@@ -11,6 +11,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.cnparse import chinese_number
@@ -23,9 +24,27 @@ from retrieval.readers._text import clean_line, tab_row
 log = logging.getLogger(__name__)
 
 DOCX_MAIN = "word/document.xml"
-_DOCX_MAIN_TYPE = b"wordprocessingml.document.main+xml"
-_OTHER_OOXML = {"xl/workbook.xml": "an Excel workbook (.xlsx), not a Word document",
-                "ppt/presentation.xml": "a PowerPoint presentation (.pptx), not a Word document"}
+
+
+@dataclass(frozen=True)
+class _Package:
+    """What an Office Open XML package of one kind must hold, and how messages name it."""
+
+    suffix: str  # .docx
+    what: str  # a Word (.docx) document
+    main: str  # its main part
+    main_type: bytes  # the main part's content type (when it has another name)
+    others: dict[str, str]  # main parts of the other kinds -> what the content is instead
+
+
+PACKAGES = {
+    "docx": _Package(".docx", "a Word (.docx) document", DOCX_MAIN, b"wordprocessingml.document.main+xml",
+                     {"xl/workbook.xml": "an Excel workbook (.xlsx), not a Word document",
+                      "ppt/presentation.xml": "a PowerPoint presentation (.pptx), not a Word document"}),
+    "xlsx": _Package(".xlsx", "an Excel (.xlsx) workbook", "xl/workbook.xml", b"spreadsheetml.sheet.main+xml",
+                     {DOCX_MAIN: "a Word document (.docx), not an Excel workbook",
+                      "ppt/presentation.xml": "a PowerPoint presentation (.pptx), not an Excel workbook"}),
+}
 
 # ----------------------------------------------------------------------------- the package
 
@@ -44,22 +63,30 @@ def _zip_entry_count(path: Path) -> int | None:
 
 
 def check_docx_package(path: Path, limits: ReadLimits) -> None:
-    """A .docx must be a ZIP package with a Word main part, small enough to unpack (no ZIP bomb).
+    """A .docx must be a ZIP package with a Word main part, small enough to unpack (no ZIP bomb)."""
+    check_package(path, limits, "docx")
+
+
+def check_package(path: Path, limits: ReadLimits, kind: str) -> None:
+    """A .docx / .xlsx (`kind`) must be a ZIP package with its main part, small enough to unpack (no ZIP
+    bomb; the PA_MAX_DOCX_* limits apply to both).
 
     Only the ZIP directory is read (declared sizes; Python's zipfile never inflates an entry past its
-    declared size, and python-docx reads through it), so a bomb is refused before anything is inflated."""
+    declared size, and python-docx / openpyxl read through it), so a bomb is refused before anything is
+    inflated."""
+    pkg = PACKAGES[kind]
     p = str(path)
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
         if magic != ZIP_MAGIC:
-            raise DocumentError(f"expected a Word (.docx) document for a {suffix_of(path)} file, but the content is "
-                                   f"{describe_content(path)} (a .docx is a ZIP package)", path=p)
+            raise DocumentError(f"expected {pkg.what} for a {suffix_of(path)} file, but the content is "
+                                   f"{describe_content(path)} (a {pkg.suffix} is a ZIP package)", path=p)
         count = _zip_entry_count(path)
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror or exc}", path=p) from exc
-    too_many = ("the .docx package has {n} files; at most {cap} are accepted (PA_MAX_DOCX_ENTRIES) — "
-                "a ZIP bomb or not a Word document")
+    too_many = ("the " + pkg.suffix + " package has {n} files; at most {cap} are accepted (PA_MAX_DOCX_ENTRIES) — "
+                "a ZIP bomb or not " + pkg.what)
     if count is not None and count > limits.max_docx_entries:
         raise DocumentError(too_many.format(n=count, cap=limits.max_docx_entries), path=p)
     try:
@@ -69,34 +96,34 @@ def check_docx_package(path: Path, limits: ReadLimits) -> None:
                 raise DocumentError(too_many.format(n=len(infos), cap=limits.max_docx_entries), path=p)
             total = sum(i.file_size for i in infos)
             if total > limits.max_docx_uncompressed_bytes:
-                raise DocumentError(f"the .docx package unpacks to {size_text(total)}; at most "
+                raise DocumentError(f"the {pkg.suffix} package unpacks to {size_text(total)}; at most "
                                        f"{size_text(limits.max_docx_uncompressed_bytes)} are accepted "
                                        "(PA_MAX_DOCX_UNCOMPRESSED_BYTES) — a ZIP bomb?", path=p)
             for info in infos:
                 if info.file_size > DOCX_RATIO_MIN_BYTES:
                     ratio = info.file_size / max(info.compress_size, 1)
                     if ratio > limits.max_docx_compression_ratio:
-                        raise DocumentError(f"the .docx part {info.filename!r} expands {ratio:.0f}-fold "
+                        raise DocumentError(f"the {pkg.suffix} part {info.filename!r} expands {ratio:.0f}-fold "
                                                f"({size_text(info.compress_size)} -> {size_text(info.file_size)}); at most "
                                                f"{limits.max_docx_compression_ratio:g}-fold is accepted "
                                                "(PA_MAX_DOCX_COMPRESSION_RATIO) — a ZIP bomb?", path=p)
             names = {i.filename for i in infos}
-            if DOCX_MAIN in names:
+            if pkg.main in names:
                 return
             ctype = next((i for i in infos if i.filename == "[Content_Types].xml"), None)
-            if ctype is not None and ctype.file_size <= MB and _DOCX_MAIN_TYPE in zf.read(ctype):
-                return  # a Word main part under another name
-            other = next((desc for part, desc in _OTHER_OOXML.items() if part in names),
-                         f"a ZIP package without {DOCX_MAIN}")
-            raise DocumentError(f"expected a Word (.docx) document for a {suffix_of(path)} file, but the content is "
+            if ctype is not None and ctype.file_size <= MB and pkg.main_type in zf.read(ctype):
+                return  # the main part under another name
+            other = next((desc for part, desc in pkg.others.items() if part in names),
+                         f"a ZIP package without {pkg.main}")
+            raise DocumentError(f"expected {pkg.what} for a {suffix_of(path)} file, but the content is "
                                    f"{other}", path=p)
     except DocumentError:
         raise
     except OSError as exc:  # its message would carry the path: say what happened only
-        raise DocumentError(f"not a valid .docx file (damaged ZIP container: {exc.strerror or type(exc).__name__})", path=p) from exc
+        raise DocumentError(f"not a valid {pkg.suffix} file (damaged ZIP container: {exc.strerror or type(exc).__name__})", path=p) from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError,
             RuntimeError, struct.error, UnicodeDecodeError) as exc:
-        raise DocumentError(f"not a valid .docx file (damaged ZIP container: {exc})", path=p) from exc
+        raise DocumentError(f"not a valid {pkg.suffix} file (damaged ZIP container: {exc})", path=p) from exc
 
 
 # ----------------------------------------------------------------------------- the reader

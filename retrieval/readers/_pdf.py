@@ -1,8 +1,12 @@
-"""PDF with a text layer (pypdf): the pages' text joined by `\\n\\f` (page count = number of `\\f` + 1).
+"""PDF: the pages' text joined by `\\n\\f` (page count = number of `\\f` + 1).
+
+The text layer is read with pypdf. Then (`retrieval.readers._pdfscan`) pages without a text layer (or
+with a mostly empty one over a page-sized image) are rendered and read by OCR, and pages that draw a
+ruled table are read again with pdfplumber so the table comes out as TAB rows under its header.
 
 The file must carry the `%PDF-` header; the page count and the parse time are limited (ReadLimits,
-checked between pages). A scanned PDF (no text layer), an encrypted or a damaged one is a
-DocumentError saying so.
+checked between pages), and so is the OCR time. A PDF with no text even after OCR, an encrypted or a
+damaged one is a DocumentError saying so.
 """
 from __future__ import annotations
 
@@ -13,14 +17,15 @@ from pathlib import Path
 
 from retrieval.errors import DocumentError
 from retrieval.readers import Extracted, ReadLimits, Reader
+from retrieval.readers._pdfscan import improve_pages
 from retrieval.readers._sniff import PDF_HEADER_WINDOW, describe_content, suffix_of
 from retrieval.readers._text import clean_line
 
 log = logging.getLogger(__name__)
 
-NO_TEXT_LAYER = "the PDF has no text layer (scanned?): it needs OCR before it can be indexed"
-MIN_PDF_CHARS = 20  # fewer non-space characters in the whole PDF: no text layer
-MIN_PDF_CHARS_PER_PAGE = 10  # on average
+NO_TEXT_LAYER = ("the PDF has no text: no text layer, and OCR found no text on its pages "
+                 "(blank pages, or a scan too faint to read?)")
+MIN_PDF_CHARS = 20  # fewer non-space characters in the whole PDF (after OCR): no text
 
 
 def check_pdf_header(path: Path) -> None:
@@ -36,9 +41,9 @@ def check_pdf_header(path: Path) -> None:
 
 
 class PdfReader(Reader):
-    """PDF with a text layer (pypdf): the pages' text joined by `\\n\\f` (page count = number of `\\f` + 1).
+    """PDF: the pages' text (text layer, OCR for scanned pages, ruled tables as rows) joined by `\\n\\f`.
 
-    A scanned PDF (no text layer), an encrypted or a damaged one is a DocumentError saying so."""
+    A PDF with no text even after OCR, an encrypted or a damaged one is a DocumentError saying so."""
 
     name = "pdf"
     suffixes = (".pdf",)
@@ -98,14 +103,17 @@ class PdfReader(Reader):
                 failed.append(f"page {i + 1}: {type(exc).__name__}: {exc}")
                 raw = ""
             texts.append(self._page_text(raw))
+        scan = improve_pages(Path(path), limits, texts, started)  # OCR and ruled tables; texts updated in place
         chars = sum(len(re.sub(r"\s", "", t)) for t in texts)
-        if chars < MIN_PDF_CHARS or chars / n < MIN_PDF_CHARS_PER_PAGE:
+        if chars < MIN_PDF_CHARS:
             if failed and len(failed) * 2 >= n:
                 raise DocumentError("the PDF text could not be extracted (" + "; ".join(failed[:3]) + ")", path=str(path))
-            raise DocumentError(NO_TEXT_LAYER, path=str(path))
-        if failed:
-            log.warning("%s: no text from %s", path, "; ".join(failed))
-        return Extracted(text="\n\f".join(texts) + "\n", pages=n)
+            raise DocumentError(scan.unavailable or NO_TEXT_LAYER, path=str(path))
+        warnings = [f"no text from {f}" for f in failed] + scan.warnings
+        if warnings:
+            log.warning("%s: %s", path, "; ".join(warnings))
+        return Extracted(text="\n\f".join(texts) + "\n", pages=n, layout=scan.layout or None,
+                         ocr_pages=tuple(scan.ocr_pages), warnings=warnings)
 
     @staticmethod
     def _page_text(raw: str) -> str:

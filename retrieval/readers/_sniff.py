@@ -1,6 +1,6 @@
 """Content sniffing: what the bytes of a file are (PDF, Word, HTML, text), whatever its name says.
 
-`sniff(path)` -> "pdf" | "docx" | "html" | "text" | "unknown" (KIND_NAMES says each for a message);
+`sniff(path)` -> "pdf" | "docx" | "xlsx" | "image" | "html" | "text" | "unknown" (KIND_NAMES says each);
 `describe_content(path)` says what an unexpected file is (`a PDF`, `an old binary Office file…`);
 `is_legacy_office(path)` spots an old .doc/.xls (OLE2). The BOM and decoding probes are shared with
 the text and HTML readers.
@@ -16,12 +16,15 @@ SNIFF_BYTES = 64 * 1024
 KIND_NAMES = {
     "pdf": "a PDF",
     "docx": "a Word (.docx) document",
+    "xlsx": "an Excel workbook (.xlsx)",
+    "image": "an image (PNG or JPEG)",
     "html": "an HTML page",
     "text": "plain text",
     "unknown": "not a supported format (binary data)",
 }
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
 PDF_HEADER_WINDOW = 1024  # the `%PDF-` header must start within the first KB (what PDF readers accept)
 _HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
 
@@ -51,7 +54,8 @@ def is_legacy_office(path: Path) -> bool:
 
 
 def sniff(path: Path) -> str:
-    """What the bytes are: "pdf" | "docx" | "html" | "text" | "unknown" (the name is not looked at)."""
+    """What the bytes are: "pdf" | "docx" | "xlsx" | "image" | "html" | "text" | "unknown" (the name is not
+    looked at)."""
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if head.lstrip(b"\x00\t\n\r\x0c ").startswith(b"%PDF-"):
@@ -59,9 +63,12 @@ def sniff(path: Path) -> str:
     if head.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as zf:
-                return "docx" if "word/document.xml" in zf.namelist() else "unknown"
+                names = set(zf.namelist())
         except (zipfile.BadZipFile, OSError, ValueError):
             return "unknown"
+        return "docx" if "word/document.xml" in names else "xlsx" if "xl/workbook.xml" in names else "unknown"
+    if image_format(head):
+        return "image"
     bom = bom_encoding(head)
     if bom == "utf-16":
         try:
@@ -79,6 +86,11 @@ def sniff(path: Path) -> str:
     if _decodes(body, "utf-8") or _decodes(body, "gb18030"):
         return "text"
     return "unknown"
+
+
+def image_format(head: bytes) -> str | None:
+    """"PNG" / "JPEG" when the bytes start with that image format's signature, else None."""
+    return next((name for magic, name in IMAGE_MAGIC.items() if head.startswith(magic)), None)
 
 
 def describe_content(path: Path) -> str:

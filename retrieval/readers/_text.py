@@ -46,6 +46,28 @@ def tab_row(cells: list[str]) -> str | None:
     return "\t".join(cells)
 
 
+HEADER_UNITS = ("万元", "亿元", "元", "%", "％", "元/人/月", "元/人", "元/月", "万元/年", "个", "家", "人", "项")
+_UNIT_LINE = re.compile(r"^[（(]?\s*单位\s*[:：]\s*([^）)]+?)\s*[）)]?$")
+_NUMBER_CELL = re.compile(r"^(?:最高|不超过|不高于|不低于|约)?\s*\d[\d,.]*$")
+
+
+def unit_into_header(unit_line: str, rows: list[list[str]]) -> list[list[str]] | None:
+    """A table under a unit line (`单位：万元`) with the unit moved into the headers of its numeric columns
+    (`支持标准` -> `支持标准（万元）`), so every row says `支持标准 30万元`; None when the line is not such a
+    unit or no column is numeric (the line then stays where it is)."""
+    m = _UNIT_LINE.match(unit_line.strip())
+    if not m or m.group(1).strip() not in HEADER_UNITS or len(rows) < 2:
+        return None
+    unit = m.group(1).strip()
+    header = rows[0]
+    numeric = {i for i in range(1, len(header))
+               if any(i < len(r) and _NUMBER_CELL.match(r[i].strip()) for r in rows[1:])}
+    if not numeric:
+        return None
+    return [[f"{h}（{unit}）" if i in numeric and h and not h.endswith(("）", ")")) else h
+             for i, h in enumerate(header)]] + rows[1:]
+
+
 def read_bytes(path: Path) -> bytes:
     """The file's bytes; DocumentError when it cannot be read."""
     try:

@@ -23,7 +23,7 @@ REFUSED_Q = "上海市浦东新区的人才公寓补贴是多少？"
 HOUSE_PRICE_Q = "长沙市的房价是多少？"
 FOLLOWUP_Q = "那2020年呢？"
 PASSAGE_ID = re.compile(r"^[a-z0-9-]+:[0-9a-f]{12}$")
-CITATION_KEYS = {"n", "passage_id", "doc_id", "doc_title", "section", "text", "quote", "meta"}
+CITATION_KEYS = {"n", "passage_id", "doc_id", "doc_title", "section", "text", "quote", "meta", "view_url"}
 ANSWER_KEYS = {"question", "answer", "answerable", "mode", "citations", "related", "notices", "standalone_question"}
 INTERNAL_ERROR = "internal error; it has been logged"
 

@@ -38,7 +38,8 @@ MUST_BE_ADMIN = {
 }
 PUBLIC_LIMITED = [("POST", "/v1/ask"), ("POST", "/v1/ask/stream"), ("POST", "/v1/search"),
                   ("POST", "/v1/chat/completions"), ("POST", "/v1/eligibility"), ("GET", "/v1/passages/x:1"),
-                  ("GET", "/v1/documents"), ("POST", "/dify/retrieval")]
+                  ("GET", "/v1/documents"), ("GET", "/v1/documents/x/view"), ("GET", "/v1/documents/x/pages/1"),
+                  ("GET", "/v1/documents/x/diff"), ("POST", "/dify/retrieval")]
 
 
 def settings_for(base: Settings, **extra) -> Settings:
@@ -218,7 +219,8 @@ def test_openapi_documents_the_429(ui_client):
     assert documented == {("POST", "/v1/ask"), ("POST", "/v1/ask/stream"), ("POST", "/v1/search"),
                           ("POST", "/v1/chat/completions"), ("POST", "/v1/eligibility"),
                           ("GET", "/v1/passages/{passage_id}"), ("GET", "/v1/documents"),
-                          ("POST", "/dify/retrieval")}
+                          ("GET", "/v1/documents/{doc_id}/view"), ("GET", "/v1/documents/{doc_id}/pages/{page}"),
+                          ("GET", "/v1/documents/{doc_id}/diff"), ("POST", "/dify/retrieval")}
     assert "Retry-After" in paths["/v1/ask"]["post"]["responses"]["429"]["headers"]
 
 

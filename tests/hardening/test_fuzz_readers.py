@@ -43,9 +43,11 @@ from retrieval.readers import (
     DocxReader,
     Extracted,
     HtmlReader,
+    ImageReader,
     MarkdownReader,
     PdfReader,
     TextReader,
+    XlsxReader,
 )
 
 READ_SECONDS = 15  # a read that takes longer is a hang
@@ -53,7 +55,7 @@ EXAMPLES = int(os.environ.get("PA_HYPOTHESIS_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=10), database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
-SUFFIX = {"text": ".txt", "markdown": ".md", "html": ".html", "docx": ".docx", "pdf": ".pdf"}
+SUFFIX = {"text": ".txt", "markdown": ".md", "html": ".html", "docx": ".docx", "pdf": ".pdf", "xlsx": ".xlsx", "image": ".png"}
 BY_NAME = {r.name: r for r in READERS}
 
 
@@ -279,5 +281,6 @@ def test_load_document_keeps_the_contract_on_mutated_files(tmp_path, base):
 
 
 def test_every_reader_is_fuzzed():
-    assert {type(r) for r in READERS} == {TextReader, MarkdownReader, HtmlReader, DocxReader, PdfReader}
+    assert {type(r) for r in READERS} == {TextReader, MarkdownReader, HtmlReader, DocxReader, PdfReader, XlsxReader,
+                                          ImageReader}
     assert set(BY_NAME) == set(SUFFIX)

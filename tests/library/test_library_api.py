@@ -123,8 +123,9 @@ def test_upload_is_answered_listed_updated_and_deleted(client, settings, plan_pa
     r = upload(client, "voucher.txt", VOUCHER.replace("最高为20万元", "最高为30万元").encode("utf-8"), VOUCHER_META)
     assert r.status_code == 200, r.text
     upd = r.json()
-    assert upd["action"] == "updated" and upd["doc_id"] == "voucher"
-    assert 1 <= upd["embedded"] < body["embedded"] and upd["passages"] == body["passages"]
+    assert upd["action"] == "updated" and upd["doc_id"] == "voucher" and upd["previous_version"] == "voucher@v1"
+    # the previous version stays indexed (superseded); its passages reuse their vectors
+    assert 1 <= upd["embedded"] < body["embedded"] and upd["passages"] == body["passages"] + body["embedded"]
     answer = ask(client, VOUCHER_Q)
     assert "30万元" in answer["answer"] and "20万元" not in answer["answer"]
 

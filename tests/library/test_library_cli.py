@@ -139,11 +139,15 @@ def test_add_list_ask_update_remove(lib, tmp_path):
     m = ADDED_RE.search(proc.stderr)
     assert m and m.group(1) == "updated" and m.group(2) == "voucher", proc.stderr
     b = BUILT_RE.search(proc.stderr)
-    assert b and b.group(1) == "built" and int(b.group(2)) == passages and int(b.group(3)) == 2, proc.stderr
-    assert 1 <= int(b.group(4)) < embedded and int(b.group(5)) == passages - int(b.group(4))
+    assert "the previous version is kept as voucher@v1" in proc.stderr
+    # the previous version stays indexed (superseded, a document of its own); its passages reuse their vectors
+    assert b and b.group(1) == "built" and int(b.group(2)) == passages + embedded and int(b.group(3)) == 3, proc.stderr
+    assert 1 <= int(b.group(4)) < embedded and int(b.group(5)) == int(b.group(2)) - int(b.group(4))
     listed = json.loads(ok(lib.run("docs", "list", "--json")).stdout)
     voucher = next(d for d in listed if d["doc_id"] == "voucher")
     assert voucher["status"] == "已修订" and voucher["issued"] == "2024-09-01"
+    old = next(d for d in listed if d["doc_id"] == "voucher@v1")
+    assert old["superseded"] is True and old["version"] == 1 and old["doc_number"] == "测科规〔2024〕3号"
 
     # remove
     proc = ok(lib.run("docs", "remove", "voucher"))

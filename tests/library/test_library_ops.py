@@ -136,10 +136,13 @@ def test_sidecar_doc_id_names_the_document(lib, src):
     assert result.documents[0].file == "2024-07-notice.txt"
     assert doc(lib, "talent-housing")["title"] == "测试市青年人才安居补贴实施细则"
     hits = Assistant.from_settings(lib, build=False).search("测试市博士研究生安居补贴", 3)
-    assert hits[0].passage.doc_id == "talent-housing" and "6万元" in hits[0].passage.text
+    # the document is found by its content under the sidecar's doc_id (the module's library also holds the
+    # superseded versions of earlier tests' documents, which shift term statistics: the 6万元 clause need not be first)
+    assert hits[0].passage.doc_id == "talent-housing"
+    assert any(h.passage.doc_id == "talent-housing" and "6万元" in h.passage.text for h in hits)
 
 
-def test_readding_a_changed_file_updates_it_and_embeds_only_what_changed(lib, src):
+def test_readding_a_changed_file_updates_it_keeps_the_old_version_and_embeds_only_what_changed(lib, src):
     add_documents(lib, [write(src / "voucher.txt", VOUCHER)])
     n_voucher = doc(lib, "voucher")["passages"]
     total = sum(d["passages"] for d in list_documents(lib))
@@ -148,12 +151,14 @@ def test_readding_a_changed_file_updates_it_and_embeds_only_what_changed(lib, sr
     result = add_documents(lib, [write(src / "voucher.txt", changed)])
 
     assert result.documents[0].replaced is True and result.documents[0].doc_id == "voucher"
+    assert result.documents[0].previous_version == "voucher@v1"
     assert result.build.status == "built"
     assert 1 <= result.build.embedded < n_voucher  # one clause changed: not the whole document
     assert result.build.reused == result.build.passages - result.build.embedded
-    assert result.build.passages == total
+    assert result.build.passages == total + n_voucher  # the previous version stays indexed (superseded)
     assert (lib.corpus_dir / "voucher.txt").read_text(encoding="utf-8") == changed
     assert [d["doc_id"] for d in list_documents(lib)].count("voucher") == 1
+    assert doc(lib, "voucher@v1")["superseded"] is True and doc(lib, "voucher@v1")["status"] == "已修订"
 
     a = Assistant.from_settings(lib, build=False)
     answer = a.ask(VOUCHER_Q)
@@ -171,7 +176,7 @@ def test_readding_the_same_file_unchanged_embeds_nothing(lib, src):
     assert again.build.passages == first.build.passages
 
 
-def test_update_under_another_file_name_replaces_the_old_file(lib, src):
+def test_update_under_another_file_name_keeps_the_old_file_as_a_version(lib, src):
     add_documents(lib, [write(src / "voucher.txt", VOUCHER, meta={"doc_id": "voucher"})])
     newer = write(src / "voucher-2025.txt", VOUCHER.replace("最高为20万元", "最高为25万元"), meta={"doc_id": "voucher"})
 
@@ -181,10 +186,10 @@ def test_update_under_another_file_name_replaces_the_old_file(lib, src):
     visible = sorted(p.name for p in lib.corpus_dir.iterdir() if not p.name.startswith("."))
     assert "voucher.txt" not in visible and "voucher.txt.meta.json" not in visible
     assert "voucher-2025.txt" in visible
-    # the old version is kept out of sight, never indexed
-    kept = [p.name for p in (lib.corpus_dir / ".removed").iterdir()]
-    assert any(n.endswith("-voucher.txt") for n in kept)
-    assert [d["doc_id"] for d in list_documents(lib)] == sorted([PLAN_ID, "voucher"])
+    # the old version is kept as a superseded version (left out of answers); its old sidecar is set aside
+    assert (lib.corpus_dir / "versions" / "voucher" / "v1-voucher.txt").read_text(encoding="utf-8") == VOUCHER
+    assert any(p.name.endswith("-voucher.txt.meta.json") for p in (lib.corpus_dir / ".removed").iterdir())
+    assert [d["doc_id"] for d in list_documents(lib)] == sorted([PLAN_ID, "voucher", "voucher@v1"])
     answer = Assistant.from_settings(lib, build=False).ask(VOUCHER_Q)
     assert "25万元" in answer.answer and "20万元" not in answer.answer
 

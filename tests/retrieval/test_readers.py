@@ -57,7 +57,7 @@ def test_every_reader_has_a_name_suffixes_and_read():
         assert isinstance(r, readers.Reader)
         assert r.suffixes and all(s.startswith(".") and s == s.lower() for s in r.suffixes)
     supported = readers.supported_suffixes()
-    for suffix in (".txt", ".md", ".html", ".htm", ".docx", ".pdf"):
+    for suffix in (".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".xlsx", ".png", ".jpg", ".jpeg"):
         assert suffix in supported
     assert ".meta.yaml" in META_SUFFIXES and ".meta.yml" in META_SUFFIXES and ".meta.json" in META_SUFFIXES
 
@@ -333,10 +333,10 @@ def test_zip_that_is_not_word_is_reported(tmp_path):
     path = tmp_path / "表格.docx"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("xl/workbook.xml", "<workbook/>")
-    assert sniff(path) == "unknown"
+    assert sniff(path) == "xlsx"  # a workbook, read by the .xlsx reader: not under a .docx name
     with pytest.raises(DocumentError) as e:
         load_document(path)
-    assert ".docx" in e.value.reason
+    assert ".docx" in e.value.reason and "an Excel workbook (.xlsx), not a Word document" in e.value.reason
 
 
 # ----------------------------------------------------------------------------- PDF
@@ -368,12 +368,13 @@ def test_pdf_text_keeps_clause_lines(tmp_path, cjk_font):
     assert any(line.startswith("第二条 ") for line in lines)
 
 
-def test_scanned_pdf_needs_ocr(tmp_path):
+def test_scan_without_writing_is_no_text_even_by_ocr(tmp_path):
+    """Pages that are an image of grey bars: no text layer, and OCR finds no writing either."""
     path = fx.make_scanned_pdf(tmp_path)
     with pytest.raises(DocumentError) as e:
         PdfReader().read(path)
     assert e.value.reason == NO_TEXT_LAYER
-    assert "OCR" in str(e.value)
+    assert "OCR" in str(e.value) and str(path) in str(e.value)
     with pytest.raises(DocumentError, match="OCR"):
         load_document(path)
 
@@ -462,12 +463,12 @@ def test_legacy_word_files_say_what_to_do(tmp_path):
 
 
 def test_unsupported_extension_lists_the_supported_ones(tmp_path):
-    path = tmp_path / "表格.xlsx"
-    path.write_bytes(b"PK\x03\x04")
+    path = tmp_path / "表格.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)
     with pytest.raises(DocumentError) as e:
         load_document(path)
-    assert "'.xlsx'" in e.value.reason
-    for suffix in (".txt", ".md", ".html", ".docx", ".pdf"):
+    assert "'.xls'" in e.value.reason and "save it as .xlsx first" in e.value.reason
+    for suffix in (".txt", ".md", ".html", ".docx", ".pdf", ".xlsx", ".png", ".jpg"):
         assert suffix in e.value.reason
 
 
