@@ -67,10 +67,7 @@ class HybridSearcher:
         method = fusion or self.fusion
         used = [r for name, r in self.retrievers.items() if method in (name, "weighted", "rrf")]
         n = min(CANDIDATES, len(self.passages))
-        # BM25 weighs the added words lower; the dense side embeds the question as asked (related words pull
-        # its vector off the subject)
-        rankings = {r.name: r.search(text, n if r.name == "dense" else CANDIDATES, keep,
-                                     "" if r.name == "dense" else extra) for r in used}
+        rankings = {r.name: r.search(text, n if r.name == "dense" else CANDIDATES, keep, extra) for r in used}
         fused = fuse(method, rankings, self.weights_for(latin))
         lookup = {name: dict(r) for name, r in rankings.items()}
         hits = [Hit(self.passages[pid], float(score), {name: scores.get(pid, 0.0) for name, scores in lookup.items()})

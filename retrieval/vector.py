@@ -20,9 +20,9 @@ class VectorRetriever:
         self.query_vector = lru_cache(maxsize=512)(embedder.embed_query)
 
     def search(self, query: str, k: int, keep: PassageFilter, extra: str = "") -> Ranking:
-        """Up to k (passage id, cosine similarity), best first; only passages `keep` accepts. The query and the
-        words added to it are embedded as one text."""
-        vec: np.ndarray = self.query_vector(f"{query} {extra}" if extra else query)
+        """Up to k (passage id, cosine similarity), best first; only passages `keep` accepts. The words added to
+        the query (`extra`) are not embedded: related words pull the vector off the question's subject."""
+        vec: np.ndarray = self.query_vector(query)
         res = self.collection.query(query_embeddings=[vec.tolist()], n_results=k, where=keep.where,
                                     include=["distances"])
         return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0]) if keep.accept(pid)]

@@ -112,11 +112,8 @@ def _article_space(text: str) -> str:
 
 def file_key(path: Path) -> str:
     """The content hash of a file (the cache key of its OCR results)."""
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def ocr_cached(key: str, render: Callable[[], object], cache_dir: Path | None
