@@ -96,9 +96,11 @@ def _fresh_server(request):
     srv.reset()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless chromium for the session (tests/ui/browser_support.py: the skip rules)."""
+    """One headless chromium per test module (tests/ui/browser_support.py: the skip rules). Not per session:
+    Playwright's sync API keeps an asyncio loop marked running in the main thread while it is started, so a
+    browser kept open past its module would break every later `asyncio.run` (the MCP and LangChain tests)."""
     from browser_support import CHROMIUM, LAUNCH_ARGS, require_browser
 
     require_browser()

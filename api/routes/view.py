@@ -120,8 +120,9 @@ def _scans(source: Path | None, doc_id: str, cited: Passage | None, pages_url: s
     return [Scan(page, f"{pages_url}/{page}", boxes, caption)]
 
 
-@router.get("/documents/{doc_id}/view", response_class=HTMLResponse,
-            responses={404: {"model": Problem}, 503: {"model": Problem}},
+@router.get("/documents/{doc_id}/view",
+            responses={200: {"content": {"text/html": {}}, "description": "The document as an HTML page"},
+                       404: {"model": Problem}, 503: {"model": Problem}},  # JSON Problems, not HTML
             summary="The original document as HTML, scrolled to a cited passage and highlighting it")
 def view_document(doc_id: DocId, assistant: AssistantDep, settings: SettingsDep,
                   passage: Annotated[str | None, Query(max_length=200, description="The cited passage's id")] = None

@@ -10,6 +10,7 @@ import logging
 import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +123,7 @@ def check_package(path: Path, limits: ReadLimits, kind: str) -> None:
     except OSError as exc:  # its message would carry the path: say what happened only
         raise DocumentError(f"not a valid {pkg.suffix} file (damaged ZIP container: {exc.strerror or type(exc).__name__})", path=p) from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError,
-            RuntimeError, struct.error, UnicodeDecodeError) as exc:
+            RuntimeError, struct.error, UnicodeDecodeError, zlib.error) as exc:
         raise DocumentError(f"not a valid {pkg.suffix} file (damaged ZIP container: {exc})", path=p) from exc
 
 

@@ -284,3 +284,18 @@ def test_every_reader_is_fuzzed():
     assert {type(r) for r in READERS} == {TextReader, MarkdownReader, HtmlReader, DocxReader, PdfReader, XlsxReader,
                                           ImageReader}
     assert set(BY_NAME) == set(SUFFIX)
+
+
+@pytest.mark.parametrize("reader", [DocxReader(), XlsxReader()], ids=["docx", "xlsx"])
+def test_a_damaged_deflate_stream_in_the_content_types_is_a_document_error(tmp_path, reader):
+    """A package without the reader's main part whose [Content_Types].xml does not inflate (zlib.error, which
+    is neither an OSError nor a BadZipFile; found by test_mutated_fixtures) is refused as damaged."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types>" + "<Default Extension='xml' ContentType='x'/>" * 40 + "</Types>")
+    blob = bytearray(buf.getvalue())
+    start = 30 + len("[Content_Types].xml")  # the local header, the name, then the deflate stream
+    blob[start] = 0xFF  # 0b11 block type: "invalid block type"
+    path = _write(tmp_path / f"damaged{SUFFIX[reader.name]}", bytes(blob))
+    with pytest.raises(DocumentError, match="damaged ZIP container"):
+        reader.extract(path)

@@ -106,7 +106,7 @@ def file_data(path: str) -> dict:
 
 
 def found(url: str, query: str) -> list[str]:
-    r = httpx.post(url + "/v1/search", json={"query": query, "top_k": 5}, headers={"X-Forwarded-For": "192.0.2.250"})
+    r = httpx.post(url + "/v1/search", json={"query": query, "top_k": 5}, headers={"X-Forwarded-For": "192.0.2.250"}, timeout=60)
     return [h["doc_id"] for h in r.json()["hits"]]
 
 
@@ -143,7 +143,7 @@ def test_another_clients_upload_is_refused_and_ones_own_accepted(site):
     status, out = call(alice, "upload", [TOKEN, file_data(name), ""])
     assert status == 200 and "event: complete" in out, out
     assert "incubator" in found(url, "孵化器 一次性奖励15万元")
-    assert httpx.delete(f"{url}/v1/documents/incubator", headers=AUTH).status_code == 200
+    assert httpx.delete(f"{url}/v1/documents/incubator", headers=AUTH, timeout=120).status_code == 200
 
 
 # ================================================================= 5. the UI's own limits
@@ -262,4 +262,4 @@ def test_links_and_images_in_documents_never_reach_the_page(site, browser, tmp_p
     assert planted == [] and live == 0, planted
     assert beacon.hits == [], beacon.hits
     assert bot is not None
-    assert httpx.delete(f"{url}/v1/documents/md-title", headers=AUTH).status_code == 200
+    assert httpx.delete(f"{url}/v1/documents/md-title", headers=AUTH, timeout=120).status_code == 200
