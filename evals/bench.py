@@ -141,7 +141,7 @@ def run_bench(items: list[Item], corpus_dir: Path) -> dict[str, Any]:
 
     tmp = Path(tempfile.mkdtemp(prefix="pa-bench-"))
     try:
-        settings = Settings(data_dir=tmp / "data", corpus_dir=corpus_dir)
+        settings = Settings(data_dir=tmp / "data", corpus_dir=corpus_dir, embed_cache_dir=None)  # a cold build is measured
         t0 = time.perf_counter()
         cold = Assistant.build(settings)
         cold_s = time.perf_counter() - t0

@@ -49,7 +49,7 @@ def run_library_bench(passages: int = 2000) -> dict[str, Any]:
 
     tmp = Path(tempfile.mkdtemp(prefix="pa-libbench-"))
     try:
-        settings = Settings(data_dir=tmp / "data", corpus_dir=tmp / "corpus")
+        settings = Settings(data_dir=tmp / "data", corpus_dir=tmp / "corpus", embed_cache_dir=None)  # cold: no cache
         generate_corpus(settings.corpus_dir, passages)
         t0 = time.perf_counter()
         cold = Assistant.build(settings)

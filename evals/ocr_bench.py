@@ -24,7 +24,7 @@ def _index(corpus_file: Path, root: Path, rebuild_after: bool = False) -> dict[s
     from assistant.core import Assistant
     from retrieval.readers import reading_progress
 
-    settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus", ocr_timeout_seconds=7200,
+    settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus", ocr_timeout_seconds=7200, embed_cache_dir=None,
                         pdf_timeout_seconds=3600)
     settings.corpus_dir.mkdir(parents=True)
     shutil.copy(corpus_file, settings.corpus_dir / corpus_file.name)

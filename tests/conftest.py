@@ -23,19 +23,36 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+@pytest.fixture(scope="session", autouse=True)
+def vector_cache(tmp_path_factory) -> Path:
+    """PA_EMBED_CACHE_DIR for the whole run (this process and the commands it starts, which inherit the
+    environment): the plan is embedded once, not by every test that builds an index of it in a new data
+    directory. Shared by the xdist workers of one run (their base temp dirs have one parent). Tests that must
+    embed (a build killed mid-embedding) drop the variable from their command's environment."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "vector-cache"
+    path.mkdir(exist_ok=True)
+    os.environ["PA_EMBED_CACHE_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory) -> Path:
+def index_dir(tmp_path_factory, vector_cache) -> Path:
     root = tmp_path_factory.mktemp("pa-index")
     shutil.copytree(REPO_ROOT / "corpus", root / "corpus")
     return root
 
 
 @pytest.fixture(scope="session")
-def built_settings(index_dir):
+def built_settings(index_dir, vector_cache):
+    import fcntl
+
     from assistant.core import Assistant
 
     settings = test_settings(data_dir=index_dir / "data", corpus_dir=index_dir / "corpus")
-    report = Assistant.build(settings)
+    with open(vector_cache / "session-build.lock", "w") as lock:  # one worker embeds, the others read the cache
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        report = Assistant.build(settings)
     assert report.passages > 0 and report.documents >= 1, report
     return settings
 

@@ -41,6 +41,9 @@ def test_settings(**values):
     return Settings(**{**TEST_DEFAULTS, **values})
 
 
+test_settings.__test__ = False  # a helper, not a test, in the modules that import it
+
+
 class ThreadedServer:
     """An ASGI app served by a real uvicorn on a free loopback port, in a thread (its lifespan runs there).
 

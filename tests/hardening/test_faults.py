@@ -89,6 +89,8 @@ def _env(data: Path, corpus: Path) -> dict[str, str]:
                # no server holds a lease here: a replaced index is dropped at once, as the snapshots expect
                PA_INDEX_RETAIN_SECONDS="0",
                PA_MAX_DOCUMENT_PASSAGES="5000")  # the huge document must fail on the disk, not on this limit
+    if os.environ.get("PA_EMBED_CACHE_DIR"):  # the suite's vector cache (tests/conftest.py), off the small disk
+        env["PA_EMBED_CACHE_DIR"] = os.environ["PA_EMBED_CACHE_DIR"]
     return env
 
 

@@ -11,7 +11,7 @@ or a serving process's watcher. A 503 never shows a server path.
 
 A real `python -m assistant serve` (uvicorn) on a private copy of the session index (embedded store), 10
 closed-loop clients on /v1/ask and /v1/search, while documents are added and removed through the API
-(in the serving process) and through the CLI (another process). Bounded: 3 + 1 changes, 10 clients, 127.0.0.1.
+(in the serving process) and through the CLI (another process). Bounded: 2 + 1 add/remove pairs, 10 clients, 127.0.0.1.
 The documents are INVENTED (测试市 does not exist).
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ def test_uploads_and_removals_under_load_cause_no_5xx(server, tmp_path):
     http = httpx.Client(base_url=url, timeout=300, headers=AUTH)
     with Load(url) as load:
         time.sleep(2)
-        for n in range(3):  # through the API: the build runs in the serving process
+        for n in range(2):  # through the API: the build runs in the serving process
             r = http.post("/v1/documents", files={"file": (f"swap{n}.txt", voucher(n).encode("utf-8"), "text/plain")})
             assert r.status_code == 200, r.text
             time.sleep(1)
@@ -104,7 +104,7 @@ def test_uploads_and_removals_under_load_cause_no_5xx(server, tmp_path):
             assert r.returncode == 0, r.stderr[-2000:]
             time.sleep(3)
     total = sum(load.status.values())
-    print(f"\n[swaps] {total} requests during 8 index changes: {dict(sorted(load.status.items()))}")
+    print(f"\n[swaps] {total} requests during 6 index changes: {dict(sorted(load.status.items()))}")
     assert total >= 50, load.status
     assert not load.bad, load.bad[:5]
     assert set(load.status) == {200}, load.status
@@ -135,9 +135,17 @@ def test_old_indexes_are_dropped_once_nobody_holds_them(server):
 
     url, settings, env, root = server
     store = open_store(settings.store_config())
-    info = store.pointer()
-    names = store.passage_collections()
-    recent = {n for n, t in retired_times(info).items() if time.time() - t < 20 + 5}
+    # eventually: the server's watcher drops them on its next tick (PA_INDEX_POLL_SECONDS=1) once no lease
+    # holds them (a lease lapses 60 s after its process stopped renewing it); on a loaded
+    # machine the last swap's reload may still be under way when this test starts
+    deadline = time.monotonic() + 90
+    while True:
+        info = store.pointer()
+        names = store.passage_collections()
+        recent = {n for n, t in retired_times(info).items() if time.time() - t < 20 + 5}
+        if set(names) <= {info["active"]} | recent or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert info["active"] in names
     assert set(names) <= {info["active"]} | recent, (names, info.get("retired"))
     assert httpx.post(url + "/v1/ask", json={"question": QUESTIONS[0]}, timeout=60).status_code == 200

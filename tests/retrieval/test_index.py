@@ -213,6 +213,7 @@ def test_killed_rebuild_leaves_the_previous_index_serving(env, builds, loaded):
     before = loaded.info
     proc_env = dict(os.environ)
     proc_env.pop("PA_CHROMA_HOST", None)
+    proc_env.pop("PA_EMBED_CACHE_DIR", None)  # it must be killed while the model embeds
     proc_env.update(
         PA_DATA_DIR=str(env.data),
         PA_CORPUS_DIR=str(env.corpus),
