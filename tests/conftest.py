@@ -132,3 +132,14 @@ def browser():
     yield b
     b.close()
     pw.stop()
+
+
+LONG_MARKS = ("slow", "browser", "server")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules with long tests (marked slow, browser or server: real builds, servers, chromium) run first, in
+    their own order, so that `./dev test`'s worker processes (xdist, whole files each) share them from the
+    start and none is left running one alone at the end. The order within a module never changes."""
+    long_files = {item.path for item in items if any(item.get_closest_marker(m) for m in LONG_MARKS)}
+    items.sort(key=lambda item: item.path not in long_files)  # a stable sort

@@ -28,6 +28,8 @@ import pytest
 from docfixtures import private_index
 from test_uploads import AUTH, TOKEN, voucher
 
+pytestmark = pytest.mark.slow
+
 QUESTIONS = ["到2025年高新技术企业数量目标是多少？", "大科城的建设目标是什么？", "科技金融 知识产权质押融资",
              "长沙如何引进和培育高层次科技人才？", "岳麓山大学科技城", "科技型中小企业可以得到哪些支持？"]
 CLIENTS = 10
