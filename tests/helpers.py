@@ -122,3 +122,17 @@ def other_indicator(texts: list[str], not_containing: str) -> tuple[int, str, st
         if m and not_containing not in t:
             return n, m.group(1), f"{m.group(1)}2025年目标为{m.group(2)}"
     raise AssertionError(f"no second indicator row among {texts}")
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed (`embedded`)."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.embedded = inner, inner.name, 0
+
+    def embed_passages(self, texts):
+        self.embedded += len(texts)
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)

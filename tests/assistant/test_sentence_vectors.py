@@ -4,22 +4,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from helpers import CountingEmbedder
 
 from assistant.sentence_vectors import SentenceMatcher, SentenceVectors, passage_sentences
-
-
-class CountingEmbedder:
-    """The real embedder, counting what it embeds."""
-
-    def __init__(self, inner):
-        self.inner, self.name, self.embedded = inner, inner.name, 0
-
-    def embed_passages(self, texts):
-        self.embedded += len(texts)
-        return self.inner.embed_passages(texts)
-
-    def embed_query(self, text):
-        return self.inner.embed_query(text)
 
 
 def test_cache_is_incremental_and_survives_a_broken_file(assistant, tmp_path):

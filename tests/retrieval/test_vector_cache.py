@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from docfixtures import VOUCHER, VOUCHER_Q
 import helpers
+from helpers import CountingEmbedder as Counting
 
 from assistant.core import Assistant
 from retrieval.embedders import E5Embedder, make_embedder
@@ -16,20 +17,6 @@ from retrieval.store import open_store
 from retrieval.vector_cache import FILE, CachedEmbedder
 
 TEXTS = ["测试市对科技型中小企业发放创新券。", "创新券每家企业每年最高20万元。", "科技型中小企业可以申领创新券。"]
-
-
-class Counting:
-    """The real embedder, counting the texts it is asked to embed."""
-
-    def __init__(self, inner):
-        self.inner, self.name, self.texts = inner, inner.name, 0
-
-    def embed_passages(self, texts):
-        self.texts += len(texts)
-        return self.inner.embed_passages(texts)
-
-    def embed_query(self, text):
-        return self.inner.embed_query(text)
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +27,10 @@ def e5():
 def test_a_second_embedder_reads_what_the_first_embedded(e5, tmp_path):
     first = CachedEmbedder(Counting(e5), tmp_path)
     a = first.embed_passages(TEXTS + [TEXTS[0]])  # a repeated text is embedded once
-    assert first.inner.texts == 3 and (first.hits, first.misses) == (1, 3)
+    assert first.inner.embedded == 3 and (first.hits, first.misses) == (1, 3)
     second = CachedEmbedder(Counting(e5), tmp_path)
     b = second.embed_passages(list(reversed(TEXTS)))
-    assert second.inner.texts == 0 and second.hits == 3
+    assert second.inner.embedded == 0 and second.hits == 3
     np.testing.assert_array_equal(b, a[:3][::-1])
     np.testing.assert_allclose(a[:3], e5.embed_passages(TEXTS), atol=1e-6)  # the model's own vectors
     assert second.embed_passages([]).shape[0] == 0
@@ -61,7 +48,7 @@ def test_vectors_of_another_embedder_are_never_used(e5, tmp_path):
 
     other = CachedEmbedder(Renamed(e5), tmp_path)
     other.embed_passages(TEXTS)
-    assert other.inner.texts == 3 and other.hits == 0
+    assert other.inner.embedded == 3 and other.hits == 0
 
 
 def test_an_unusable_cache_is_a_warning_and_the_texts_are_embedded(e5, tmp_path, caplog):
@@ -70,7 +57,7 @@ def test_an_unusable_cache_is_a_warning_and_the_texts_are_embedded(e5, tmp_path,
     with caplog.at_level(logging.WARNING):
         got = cached.embed_passages(TEXTS)
     np.testing.assert_allclose(got, e5.embed_passages(TEXTS), atol=1e-6)
-    assert cached.inner.texts == 3 and "cannot be used" in caplog.text and FILE in caplog.text
+    assert cached.inner.embedded == 3 and "cannot be used" in caplog.text and FILE in caplog.text
 
 
 def test_a_damaged_row_is_embedded_again(e5, tmp_path):
@@ -79,7 +66,7 @@ def test_a_damaged_row_is_embedded_again(e5, tmp_path):
         con.execute("UPDATE vectors SET vec = ? WHERE rowid = 1", (b"\x00" * 12,))
     again = CachedEmbedder(Counting(e5), tmp_path)
     np.testing.assert_allclose(again.embed_passages(TEXTS), e5.embed_passages(TEXTS), atol=1e-6)
-    assert again.inner.texts == 1 and again.hits == 2
+    assert again.inner.embedded == 1 and again.hits == 2
 
 
 def test_a_build_in_a_new_data_dir_embeds_nothing_the_cache_holds(tmp_path, monkeypatch):
