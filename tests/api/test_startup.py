@@ -35,6 +35,7 @@ def test_first_start_builds_the_index_and_readyz_turns_200(tmp_path, repo_root, 
     the build's progress bar is printed, then /readyz is 200 and questions are answered."""
     shutil.copytree(repo_root / "corpus", tmp_path / "corpus")
     env = {**cli_env, "PA_DATA_DIR": str(tmp_path / "data"), "PA_CORPUS_DIR": str(tmp_path / "corpus")}
+    env.pop("PA_EMBED_CACHE_DIR", None)  # a first start as users have it: every passage embedded, with progress
     port = _free_port()
     log = tmp_path / "server.log"
     with open(log, "wb") as fh:

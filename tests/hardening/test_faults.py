@@ -61,6 +61,17 @@ def _free_port() -> int:
 
 # ================================================================ full disk
 
+# the session index may be copied while a server of another test reads it: its lease (retrieval/leases.py)
+# comes along and would keep the copied index from being dropped for a minute; nobody serves the copy
+DROP_COPIED_LEASES = r"""
+from assistant.settings import get_settings
+from retrieval.leases import Leases
+from retrieval.store import open_store
+store = open_store(get_settings().store_config())
+if Leases(store).name in [c.name for c in store.client.list_collections()]:
+    store.client.delete_collection(Leases(store).name)
+"""
+
 SNAPSHOT = r"""
 import json, sys
 from pathlib import Path
@@ -113,6 +124,8 @@ class SmallDisk:
         try:
             shutil.copytree(corpus, self.corpus)
             shutil.copytree(data, self.data)
+            subprocess.run([sys.executable, "-c", DROP_COPIED_LEASES], env=_env(self.data, self.corpus), check=True,
+                           timeout=TIMEOUT)
             _compact(self.data / "chroma" / "chroma.sqlite3")
         except BaseException:
             self.close()

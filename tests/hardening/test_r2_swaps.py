@@ -11,7 +11,7 @@ or a serving process's watcher. A 503 never shows a server path.
 
 A real `python -m assistant serve` (uvicorn) on a private copy of the session index (embedded store), 10
 closed-loop clients on /v1/ask and /v1/search, while documents are added and removed through the API
-(in the serving process) and through the CLI (another process). Bounded: 2 + 1 add/remove pairs, 10 clients, 127.0.0.1.
+(in the serving process) and through the CLI (another process). Bounded: one add/remove pair through each, 10 clients, 127.0.0.1.
 The documents are INVENTED (测试市 does not exist).
 """
 from __future__ import annotations
@@ -90,7 +90,7 @@ def test_uploads_and_removals_under_load_cause_no_5xx(server, tmp_path):
     http = httpx.Client(base_url=url, timeout=300, headers=AUTH)
     with Load(url) as load:
         time.sleep(2)
-        for n in range(2):  # through the API: the build runs in the serving process
+        for n in range(1):  # through the API: the build runs in the serving process
             r = http.post("/v1/documents", files={"file": (f"swap{n}.txt", voucher(n).encode("utf-8"), "text/plain")})
             assert r.status_code == 200, r.text
             time.sleep(1)
@@ -106,7 +106,7 @@ def test_uploads_and_removals_under_load_cause_no_5xx(server, tmp_path):
             assert r.returncode == 0, r.stderr[-2000:]
             time.sleep(3)
     total = sum(load.status.values())
-    print(f"\n[swaps] {total} requests during 6 index changes: {dict(sorted(load.status.items()))}")
+    print(f"\n[swaps] {total} requests during 4 index changes: {dict(sorted(load.status.items()))}")
     assert total >= 50, load.status
     assert not load.bad, load.bad[:5]
     assert set(load.status) == {200}, load.status

@@ -40,7 +40,9 @@ def make_settings(data: Path, corpus: Path, **extra) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, built_settings):
+    """The plan in a new data dir. After the session build (`built_settings`): the suite's vector cache then
+    holds the plan's vectors, and the cold build counts every passage as embedded without running the model."""
     base = tmp_path_factory.mktemp("index")
     corpus = base / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
