@@ -131,10 +131,15 @@ class Assistant:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_settings(cls, settings: Settings, *, build: bool = True, embedder: Embedder | None = None,
+    def from_settings(cls, settings: Settings | None = None, *, build: bool = True, embedder: Embedder | None = None,
                       llm: LLMClient | None = None, progress: Callable[[int, int], None] | None = None) -> "Assistant":
         """Load the active index; build it first when there is none (and `build` is true).
+        `settings`: default, the PA_* environment (`get_settings()`).
         `llm`: the language model to answer with (default: PA_LLM_BASE_URL's, or none: extractive answers)."""
+        if settings is None:
+            from assistant.settings import get_settings
+
+            settings = get_settings()
         store = open_store(settings.store_config())
         pointer = store.pointer()
         notice = outdated_notice(pointer) if pointer is not None else None

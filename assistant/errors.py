@@ -67,12 +67,46 @@ class LLMError(AssistantError):
     retryable = False
 
 
-# the failure kinds: name, `kind` shown in notices and logs, whether a retry may help
-LLMTimeout = type("LLMTimeout", (LLMError,), {"kind": "timeout", "__doc__": "No answer within PA_LLM_TIMEOUT."})
-LLMConnectionError = type("LLMConnectionError", (LLMError,), {"kind": "connection", "retryable": True,
-                                                              "__doc__": "The endpoint cannot be reached."})
-LLMAuthError = type("LLMAuthError", (LLMError,), {"kind": "auth", "__doc__": "401 / 403: the API key was refused."})
-LLMRateLimited = type("LLMRateLimited", (LLMError,), {"kind": "rate_limit", "retryable": True, "__doc__": "HTTP 429."})
-LLMServerError = type("LLMServerError", (LLMError,), {"kind": "server", "retryable": True, "__doc__": "HTTP 5xx."})
-LLMBadRequest = type("LLMBadRequest", (LLMError,), {"kind": "bad_request", "__doc__": "Another HTTP 4xx."})
-LLMBadOutput = type("LLMBadOutput", (LLMError,), {"kind": "bad_output", "__doc__": "An empty or unreadable reply."})
+class LLMTimeout(LLMError):
+    """No answer within PA_LLM_TIMEOUT."""
+
+    kind = "timeout"
+
+
+class LLMConnectionError(LLMError):
+    """The endpoint cannot be reached."""
+
+    kind = "connection"
+    retryable = True
+
+
+class LLMAuthError(LLMError):
+    """401 / 403: the API key was refused."""
+
+    kind = "auth"
+
+
+class LLMRateLimited(LLMError):
+    """HTTP 429."""
+
+    kind = "rate_limit"
+    retryable = True
+
+
+class LLMServerError(LLMError):
+    """HTTP 5xx."""
+
+    kind = "server"
+    retryable = True
+
+
+class LLMBadRequest(LLMError):
+    """Another HTTP 4xx."""
+
+    kind = "bad_request"
+
+
+class LLMBadOutput(LLMError):
+    """An empty or unreadable reply."""
+
+    kind = "bad_output"

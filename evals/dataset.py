@@ -11,7 +11,11 @@ from typing import Any
 
 from assistant.errors import DatasetError
 
+# The categories the bundled sets use. A category is a label staff choose: any other non-empty label of at most
+# MAX_CATEGORY_CHARS is kept as written and reported on its own. Only "unanswerable" means something to the
+# scorer (the item must be refused); a Chinese alias (CATEGORY_ALIASES) reads as its English name.
 CATEGORIES = {"figure", "list", "fact", "paraphrase", "english", "multi", "unanswerable", "followup"}
+MAX_CATEGORY_CHARS = 40
 
 
 @dataclass
@@ -59,8 +63,12 @@ def load_jsonl(path: Path, max_question_chars: int | None = None) -> list[Item]:
             raise DatasetError(f"{path}:{lineno}: empty question")
         if problem := question_problem(item.question, max_question_chars):
             raise DatasetError(f"{path}:{lineno}: the question {problem}")
-        if item.category not in CATEGORIES:
-            raise DatasetError(f"{path}:{lineno}: category {item.category!r}; allowed: {', '.join(sorted(CATEGORIES))}")
+        category = category_label(item.category)
+        if category is None:
+            raise DatasetError(f"{path}:{lineno}: category {item.category!r}; allowed: a label of 1 to "
+                               f"{MAX_CATEGORY_CHARS} characters without control characters "
+                               f"(known: {', '.join(sorted(CATEGORIES))})")
+        item.category = category
         if item.prev is not None and item.prev not in seen:
             raise DatasetError(f"{path}:{lineno}: prev {item.prev!r} is not an earlier item id")
         if item.id in seen:
@@ -102,11 +110,17 @@ def _category_choices() -> str:
     return "、".join(parts)
 
 
-def _category(value: str) -> str | None:
+def category_label(value: str) -> str | None:
+    """The label an item is reported under: a known name (any case) or its Chinese alias as the English name,
+    any other label as written; None for an empty, over-long or control-character label."""
     v = value.strip()
     if v.lower() in CATEGORIES:
         return v.lower()
-    return CATEGORY_ALIASES.get(v)
+    if v in CATEGORY_ALIASES:
+        return CATEGORY_ALIASES[v]
+    if not v or len(v) > MAX_CATEGORY_CHARS or any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 for ch in v):
+        return None
+    return v
 
 
 def _cell(value: Any) -> str:
@@ -189,11 +203,12 @@ def _items_from_rows(path: Path, rows: list[list[str]], max_question_chars: int 
         elif problem := question_problem(question, max_question_chars):
             problems.append(f"{where} “{COL_QUESTION}” {problem}")
         raw_cat = get(row, COL_CATEGORY)
-        category = _category(raw_cat)
+        category = category_label(raw_cat)
         if not raw_cat:
             problems.append(f"{where} “{COL_CATEGORY}” 为空；可选：{_category_choices()}")
         elif category is None:
-            problems.append(f"{where} “{COL_CATEGORY}” 的值 “{raw_cat}” 无效；可选：{_category_choices()}")
+            problems.append(f"{where} “{COL_CATEGORY}” 的值 “{raw_cat}” 无效：类别是 1–{MAX_CATEGORY_CHARS} 个字符的标签"
+                            f"（常用：{_category_choices()}）")
         item_id = get(row, COL_ID) or f"R{rowno}"
         if item_id in first_row:
             problems.append(f"{where} “{COL_ID}” 重复：“{item_id}” 已在第{first_row[item_id]}行使用")

@@ -19,9 +19,9 @@ SMALL_SET = [
      "answer_facts": ["5000"], "evidence": ["科技型中小企业数(家)"], "prev": "S1"},
     {"id": "S3", "question": "高企认定能拿多少万元补贴？", "category": "unanswerable",
      "answer_facts": [], "evidence": []},
-    {"id": "S4", "question": "What is the 2025 target for high-tech enterprises?", "category": "english",
+    {"id": "S4", "question": "What is the 2025 target for high-tech enterprises?", "category": "colloquial",
      "answer_facts": ["6000"], "evidence": ["高新技术企业数(家)"]},
-    {"id": "S5", "question": "这个规划的发文字号是多少？", "category": "fact",
+    {"id": "S5", "question": "这个规划的发文字号是多少？", "category": "政策咨询",
      "answer_facts": ["长政办发〔2021〕30号"], "evidence": ["长政办发〔2021〕30号"]},
     {"id": "S6", "question": "深圳的高企政策是什么？", "category": "unanswerable",
      "answer_facts": [], "evidence": []},
@@ -68,7 +68,9 @@ def test_summary_metrics(eval_run):
     assert metrics["false_refusal"] == 0.0
     assert metrics["fact_recall"] == 1.0
     assert metrics["hit@5"] == 1.0
+    # categories are staff's own labels: "colloquial" and "政策咨询" are reported like the known ones
     assert set(summary["by_category"]) == {r["category"] for r in SMALL_SET}
+    assert summary["by_category"]["政策咨询"]["items"] == 1 and summary["by_category"]["colloquial"]["hit@5"] == 1.0
 
 
 def test_results_have_one_line_per_item(eval_run):
@@ -93,14 +95,14 @@ def test_results_have_one_line_per_item(eval_run):
 
 def test_run_with_bad_set_fails_cleanly(tmp_path, cli_env, repo_root):
     bad = tmp_path / "bad.jsonl"
-    write_jsonl(bad, [{"id": "X1", "question": "问题？", "category": "nonsense"}])
+    write_jsonl(bad, [{"id": "X1", "question": "问题？", "category": "nonsense\x07label"}])
     proc = subprocess.run(
         [sys.executable, "-m", "evals", "run", str(bad), "--out", str(tmp_path / "out")],
         cwd=repo_root, env=cli_env, capture_output=True, text=True, encoding="utf-8", timeout=300,
     )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
-    assert "nonsense" in proc.stderr
+    assert "nonsense" in proc.stderr and "a label of 1 to 40 characters" in proc.stderr
     assert not (tmp_path / "out" / "summary.json").exists()
 
 

@@ -83,7 +83,7 @@ def test_all_row_problems_reported_together(tmp_path):
             ["Q1", "第一题", "", "", "fact", ""],
             ["", "", "", "", "fact", ""],            # row 3: empty question
             ["Q1", "重复编号", "", "", "figure", ""],  # row 4: duplicate id
-            ["", "坏类别", "", "", "xx", ""],          # row 5: bad category
+            ["", "坏类别", "", "", "x" * 41, ""],      # row 5: a label over 40 characters
             ["", "没有类别", "", "", "", ""],          # row 6: empty category
             ["", "向前指", "", "", "追问", "R9"],      # row 7: forward reference
             ["R9", "后面的题", "", "", "fact", ""]]
@@ -95,7 +95,7 @@ def test_all_row_problems_reported_together(tmp_path):
         assert len(got) == 5
         assert got[0] == "第3行 “问题” 为空"
         assert got[1].startswith("第4行 “编号” 重复") and "Q1" in got[1] and "第2行" in got[1]
-        assert got[2].startswith("第5行 “类别” 的值 “xx” 无效；可选：")
+        assert got[2].startswith(f"第5行 “类别” 的值 “{'x' * 41}” 无效：类别是 1–40 个字符的标签")
         assert "figure（数字/指标）" in got[2] and "unanswerable（无答案/拒答）" in got[2]
         assert got[3].startswith("第6行 “类别” 为空")
         assert got[4] == "第7行 “上一题” 指向不存在或更晚的编号 “R9”"

@@ -147,25 +147,30 @@ def test_planted_text_changes_no_dev_set_answer(dev_answers):
         assert not [s for s in PLANTED if s in shown] and not dangling(inj), (qid, q, inj.answer)
 
 
-def test_plan_answers_unchanged_unless_the_new_document_is_cited(dev_answers):
-    """Plan alone vs plan + injected document: an answer that cites only the plan is exactly as before; an
-    answer that changed cites the new document, and only through its ordinary provisions — or became a
-    refusal (a new document changes the term statistics the relevance gate weighs; a refusal says nothing
-    of the document and shows its passages only as reading)."""
-    changed = []
-    for qid, (q, base, inj, _) in dev_answers.items():
-        if key(base) == key(inj):
-            continue
-        changed.append(qid)
+def test_the_new_document_changes_plan_answers_only_by_being_cited(dev_answers):
+    """What this guards: an injected document never changes what the assistant says about the plan except by
+    being cited. Plan alone vs plan + injected document, for every dev-set question:
+    - an answer that does not cite the new document holds no text of it: every quoted segment comes from the
+      plan passage its mark cites, and no planted string appears;
+    - an answer that cites it quotes only its ordinary provisions (text the twin has too);
+    - a refusal shows nothing of it.
+    Which plan sentence is quoted may differ (the new document changes the term statistics and the candidate
+    pool every answer is weighed against): that is ranking, not injection, and is not asserted here; the twin
+    test above asserts that the planted text itself changes nothing."""
+    for qid, (q, _base, inj, _) in dev_answers.items():
+        assert not [s for s in PLANTED if s in inj.answer], (qid, inj.answer)
         if not inj.answerable:
-            assert inj.citations == [] and not [s for s in PLANTED if s in inj.answer], (qid, inj.answer)
+            assert inj.citations == [], (qid, inj.answer)
             continue
-        cited_docs = {c.doc_id for c in inj.citations}
-        assert DOC_ID in cited_docs, (qid, q, key(base), key(inj))
         for c in inj.citations:
             if c.doc_id == DOC_ID:
                 assert all(part in TWIN for part in re.split(r"[；;]", c.quote) if part), (qid, c.quote)
-    assert len(changed) <= 0.05 * len(dev_answers), changed  # a handful at most: a new document on R&D support
+        if DOC_ID in {c.doc_id for c in inj.citations} or not _FRAME.match(inj.answer):
+            continue
+        for text, n in verbatim_segments(inj):  # plan-only: every quote is the plan's own text
+            cited = inj.citations[n - 1]
+            assert cited.doc_id != DOC_ID and all(part in cited.text for part in re.split(r"[；;]", text) if part), \
+                (qid, text, cited.doc_id)
 
 
 @pytest.mark.parametrize("question, expected", [
