@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer import Answer, Citation
-from assistant.gate import Refusal
+from assistant.evidence_stage import Refusal
 from assistant.query import Query
 from retrieval.passage import Hit, Passage
 

@@ -1,14 +1,15 @@
 """`Assistant`: open (or build) the index, then `ask` and `search`.
 
-ask(question, history):
-    1. query   = understand(question, history)     # validate; resolve follow-ups; glossary; term analysis
-    2. routed? = the support finder (“我们是…企业，能享受哪些支持？”), or the document's own metadata
-                 for a question about the document itself (文号, 印发日期, 发布机关, 施行)
-    3. hits    = retrieve(query)                     # BM25 + vectors -> fusion (retrieval) -> rerank
-    4. refusal = gate.check(query, hits)             # do the passages answer it? (assistant.gate)
-    5. answer  = refusal_answer(...) if refused else answerer.answer(query, hits)   # extractive or LLM
+ask(question, history):                              plan(): steps 1-4, shared with ask_stream
+    1. query    = understand(question, history)     # validate; resolve follow-ups; glossary; term analysis
+    2. routed?  = the support finder (“我们是…企业，能享受哪些支持？”), the document's own metadata
+                  (文号, 印发日期, 发布机关, 施行), a structure-aware list
+    3. hits     = fused(query)                       # BM25 + vectors -> fusion (retrieval): the top POOL passages
+    4. evidence = evidence.weigh(query, hits)        # every sentence scored by the learned model; refuse below
+                                                     # the calibrated threshold (and, with an LLM, its verdict)
+    5. answer   = refusal_answer(...) if refused else answerer.answer(query, evidence)   # extractive or LLM
     6. the standalone question and validity notices of the cited documents are added
-`ask_stream` runs steps 1-4 before it returns (a bad request raises there) and streams step 5.
+`ask_stream` runs the same plan before it returns (a bad request raises there) and streams step 5.
 """
 from __future__ import annotations
 
@@ -28,14 +29,16 @@ from assistant.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
 from assistant.finder.chat import answer_from_match, support_profile
-from assistant.gate import Gate, LLMGate, RuleGate
+from assistant.evidence_stage import Evidence, EvidenceModel, EvidenceStage, Refusal
+from assistant.features import POOL, IndexFacts
+from assistant.gate import LLMGate
 from assistant.listing import Lister
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
 from assistant.multipart import combine, split_question
 from assistant.query import Query, understand
 from assistant.relevance import TermStats
-from assistant.rerank import RERANK_POOL, KeepOrder, Reranker, make_reranker
+from assistant.rerank import KeepOrder, Reranker, make_reranker
 from assistant.sentence_vectors import SentenceMatcher, SentenceVectors
 from assistant.settings import Settings
 from assistant.validation import check_filters, check_history, check_k, check_text
@@ -55,13 +58,31 @@ log = logging.getLogger(__name__)
 
 
 class Answerer(Protocol):
-    """Turns the gate-approved passages into an Answer: ExtractiveAnswerer (no model) or LLMAnswerer."""
+    """Turns the weighed evidence into an Answer: ExtractiveAnswerer (no model) or LLMAnswerer."""
 
     mode: str
 
-    def answer(self, query: Query, hits: list[Hit]) -> Answer: ...
+    def answer(self, query: Query, evidence: Evidence) -> Answer: ...
 
-    def stream(self, query: Query, hits: list[Hit]) -> Iterator[StreamEvent]: ...
+    def stream(self, query: Query, evidence: Evidence) -> Iterator[StreamEvent]: ...
+
+
+@dataclass
+class Step:
+    """One question (or one part of a multi-part question) after steps 1-4: an answer already (a route's, a
+    refusal) or the evidence the answerer quotes."""
+
+    query: Query
+    answer: Answer | None = None
+    evidence: Evidence | None = None
+
+
+@dataclass
+class Plan:
+    query: Query
+    parts: list[str]
+    steps: list[Step]
+    budget: Budget
 
 
 @dataclass
@@ -113,7 +134,8 @@ def _load_bm25(data_dir: Path, collection: str, passages: list[Passage], fingerp
 class Assistant:
     def __init__(self, settings: Settings, searcher: HybridSearcher, passages: list[Passage], answerer: Answerer,
                  glossary: Glossary, info: IndexInfo, llm: LLMClient | None = None, *,
-                 stats: TermStats | None = None, gate: Gate | None = None, reranker: Reranker | None = None):
+                 stats: TermStats | None = None, evidence: EvidenceStage | None = None,
+                 verdict: LLMGate | None = None, reranker: Reranker | None = None):
         self.settings = settings
         self.searcher = searcher
         self.passages = passages
@@ -122,7 +144,8 @@ class Assistant:
         self.glossary = glossary
         self.info = info
         self.stats = stats or TermStats(passages)
-        self.gate = gate or RuleGate(self.stats)
+        self.evidence = evidence or EvidenceStage(EvidenceModel.load(), IndexFacts.of(passages, self.stats))
+        self.verdict = verdict  # with an LLM: its verdict on what the evidence stage let through
         self.reranker = reranker or KeepOrder()
         self.lister = Lister(in_force(passages), self.stats)
         self._by_id = {p.id: i for i, p in enumerate(passages)}
@@ -132,10 +155,12 @@ class Assistant:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, build: bool = True, embedder: Embedder | None = None,
-                      llm: LLMClient | None = None, progress: Callable[[int, int], None] | None = None) -> "Assistant":
+                      llm: LLMClient | None = None, progress: Callable[[int, int], None] | None = None,
+                      learned: bool = True) -> "Assistant":
         """Load the active index; build it first when there is none (and `build` is true).
         `settings`: default, the PA_* environment (`get_settings()`).
-        `llm`: the language model to answer with (default: PA_LLM_BASE_URL's, or none: extractive answers)."""
+        `llm`: the language model to answer with (default: PA_LLM_BASE_URL's, or none: extractive answers).
+        `learned=False`: no evidence model is loaded (`python -m evals train` computes features to make one)."""
         if settings is None:
             from assistant.settings import get_settings
 
@@ -165,17 +190,18 @@ class Assistant:
         stats = TermStats(passages)
         vectors = SentenceVectors.load_or_embed(passages, embedder, Path(settings.data_dir) / "sentences")
         matcher = SentenceMatcher(vectors, dense.query_vector)
-        extractive = ExtractiveAnswerer(stats, matcher=matcher)
+        extractive = ExtractiveAnswerer()
         if llm is None and settings.llm_base_url:
             llm = OpenAIChat.from_settings(settings)
         answerer: Answerer = LLMAnswerer(llm, extractive) if llm is not None else extractive
         info = IndexInfo(active.name, str(active.info.get("embedder")), str(active.info.get("built_at")),
                          len(passages), len({p.doc_id for p in passages}))
         glossary = default_glossary(settings.thesaurus, settings.en_glossary)
-        rules = RuleGate(stats, matcher=matcher)
-        gate: Gate = rules if llm is None else LLMGate(rules, llm)
-        return cls(settings, searcher, passages, answerer, glossary, info, llm, stats=stats, gate=gate,
-                   reranker=make_reranker(settings.reranker, stats, llm))
+        model = EvidenceModel.load(settings.evidence_model) if learned else None
+        evidence = EvidenceStage(model, IndexFacts.of(passages, stats), matcher, abstain=settings.abstain)
+        return cls(settings, searcher, passages, answerer, glossary, info, llm, stats=stats, evidence=evidence,
+                   verdict=LLMGate(llm) if llm is not None else None,
+                   reranker=make_reranker(settings.reranker, llm))
 
     @staticmethod
     def build(settings: Settings, *, rebuild: bool = False,
@@ -204,27 +230,56 @@ class Assistant:
         k = check_k("top_k", self.settings.top_k if top_k is None else top_k)
         return understand(question, history, self.glossary, self.stats, self.llm, k=k, filters=check_filters(filters))
 
-    def retrieve(self, query: Query) -> list[Hit]:
-        """Step 3: the passages for the expanded query (hybrid search, filters); the reranker chooses the top k
-        among the first RERANK_POOL fused candidates."""
-        pool = query.k if isinstance(self.reranker, KeepOrder) else max(query.k, RERANK_POOL)
+    def fused(self, query: Query, n: int = POOL) -> list[Hit]:
+        """Step 3: the first `n` passages of the hybrid search for the query (filters applied), in the order of
+        the fusion (or of PA_RERANKER's model)."""
         text, extra = query.search_words()
-        result = self.searcher.search(text, pool, query.filters, latin=query.latin_search, extra=extra)
-        return self.reranker.rerank(query, result.hits)[:query.k]
+        result = self.searcher.search(text, max(n, query.k), query.filters, latin=query.latin_search, extra=extra)
+        return self.reranker.rerank(query, result.hits)
 
-    def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
-            filters: dict[str, Any] | None = None) -> Answer:
-        started = time.perf_counter()
+    def weigh(self, query: Query) -> Evidence:
+        """Steps 3-4: the fused passages, then the evidence stage: their sentences scored by the learned model,
+        passages in the order of their best sentence, and the calibrated decision to refuse."""
+        return self.evidence.weigh(query, self.fused(query))
+
+    def retrieve(self, query: Query) -> list[Hit]:
+        """The top k passages as the evidence stage orders them (what `ask` cites first comes first)."""
+        return self.weigh(query).hits[:query.k]
+
+    def _prepare(self, query: Query, budget: Budget) -> Step:
+        """Steps 2-4 for one question: a route's answer, a refusal, or the evidence for the answerer."""
+        routed = self._route(query)
+        if routed is not None:
+            budget.check("matching the support measures")
+            return Step(query, answer=routed)
+        evidence = self.weigh(query)
+        budget.check("retrieval")
+        refusal = evidence.refusal
+        if refusal is None and self.verdict is not None:
+            refusal = self.verdict.check(query, evidence.hits)
+        if refusal is not None:
+            return Step(query, answer=refusal_answer(query, evidence.hits, refusal))
+        return Step(query, evidence=evidence)
+
+    def plan(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
+             filters: dict[str, Any] | None = None) -> Plan:
+        """Steps 1-4, shared by `ask` and `ask_stream`: the question understood (and split when it asks about
+        two subjects), each part routed or weighed. A bad request raises here, before anything is answered."""
         budget = self.budget()
         query = self.understand(question, history, top_k, filters)
         budget.check("reading the question")
         parts = self._parts(query)
-        if len(parts) > 1:  # each part answered on its own (step 1 again for each), then combined
-            answers = [self._answer(self.understand(p, None, top_k, filters), budget) for p in parts]
-            answer = combine(query.question, parts, answers)
-        else:
-            answer = self._answer(query, budget)
-        self._finish(answer, query)
+        queries = [query] if len(parts) == 1 else [self.understand(p, None, top_k, filters) for p in parts]
+        return Plan(query, parts, [self._prepare(q, budget) for q in queries], budget)
+
+    def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
+            filters: dict[str, Any] | None = None) -> Answer:
+        started = time.perf_counter()
+        plan = self.plan(question, history, top_k, filters)
+        answers = [step.answer or self.answerer.answer(step.query, step.evidence) for step in plan.steps]
+        plan.budget.check("the answer")
+        answer = answers[0] if len(answers) == 1 else combine(plan.query.question, plan.parts, answers)
+        self._finish(answer, plan.query)
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer
 
@@ -234,40 +289,19 @@ class Assistant:
             return [query.question]
         return split_question(query.question, self.glossary)
 
-    def _answer(self, query: Query, budget: Budget) -> Answer:
-        """Steps 2-5 for one question, charged to the request's `budget`."""
-        routed = self._route(query)
-        if routed is not None:
-            budget.check("matching the support measures")
-            return routed
-        hits = self.retrieve(query)
-        budget.check("retrieval")
-        refusal = self.gate.check(query, hits)
-        answer = refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
-        budget.check("the answer")
-        return answer
-
     def ask_stream(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
                    filters: dict[str, Any] | None = None) -> Iterator[StreamEvent]:
-        """The answer as events: citations, text deltas, the final answer.
-
-        Validation, retrieval and the gate run before this returns, so a bad request raises here (and an
-        HTTP edge can still answer 422) instead of failing in the middle of a stream.
-        """
-        budget = self.budget()
-        query = self.understand(question, history, top_k, filters)
-        budget.check("reading the question")
-        if len(self._parts(query)) > 1:  # a combined answer, replayed
-            return replay(self.ask(question, history, top_k, filters))
-        routed = self._route(query)
-        if routed is not None:
-            budget.check("matching the support measures")
-            return replay(routed)
-        hits = self.retrieve(query)
-        budget.check("retrieval")
-        refusal = self.gate.check(query, hits)
-        events = replay(refusal_answer(query, hits, refusal)) if refusal else self.answerer.stream(query, hits)
-        return self._finished_events(budget.metered(iter(events)), query)
+        """The answer as events: citations, text deltas, the final answer. The same plan as `ask`; only the last
+        step differs (the answerer streams). A multi-part answer is combined, then replayed."""
+        plan = self.plan(question, history, top_k, filters)
+        if len(plan.steps) > 1 or plan.steps[0].answer is not None:
+            answers = [step.answer or self.answerer.answer(step.query, step.evidence) for step in plan.steps]
+            answer = answers[0] if len(answers) == 1 else combine(plan.query.question, plan.parts, answers)
+            events: Iterator[StreamEvent] = replay(answer)
+        else:
+            step = plan.steps[0]
+            events = self.answerer.stream(step.query, step.evidence)
+        return self._finished_events(plan.budget.metered(iter(events)), plan.query)
 
     def _finish(self, answer: Answer, query: Query) -> None:
         answer.standalone_question = query.standalone

@@ -1,25 +1,23 @@
-"""The default answerer: no model. It quotes the sentences that answer the question, with [n] marks.
+"""The default answerer: no model. It quotes the sentences the evidence stage ranked first, with [n] marks.
 
-answer(query, hits), once the relevance gate has let the question through:
-1. the sentence candidates of the top passages (`assistant.evidence`) that hold what is asked
-   (an amount, a date, the question's year/number), narrowed to those naming the most specific terms;
-2. quote the best sentence and up to two close runners-up, figures copied verbatim,
-   and cite their passages in order of use. The other retrieved passages become related reading.
+answer(query, evidence), once the evidence stage (and, with an LLM, its verdict) let the question through:
+1. the best-scored sentence, then runners-up of other sentences scoring at least RUNNER_UP of it
+   (at most MAX_QUOTES, MAX_ANSWER_CHARS), figures copied verbatim;
+2. cite their passages in order of use; the other retrieved passages become related reading.
 """
 from __future__ import annotations
 
 from assistant.answer import Answer, Citation, replay
 from assistant.compose import source_phrase
-from assistant.evidence import SENTENCE_POOL, Candidate, candidates, most_specific
-from assistant.gate import usable
+from assistant.evidence_stage import Evidence
+from assistant.features import Candidate
 from assistant.query import Query
-from assistant.sentence_vectors import SentenceMatcher
-from assistant.relevance import TermStats, Thresholds, present_terms, specific_terms
 from retrieval.passage import Hit
 
 MAX_QUOTES = 3
 MAX_ANSWER_CHARS = 320
-COMPLEMENT = 0.6  # a sentence covering what the best quote misses is added if it scores this close
+RUNNER_UP = 0.75  # a further sentence is quoted when its score is at least this share of the best's
+RELATED = 5  # related passages shown beside the answer
 
 
 def _span(text: str, quotes: list[str]) -> str:
@@ -33,28 +31,14 @@ def _span(text: str, quotes: list[str]) -> str:
 class ExtractiveAnswerer:
     mode = "extractive"
 
-    def __init__(self, stats: TermStats, thresholds: Thresholds | None = None, matcher: SentenceMatcher | None = None):
-        self.stats = stats
-        self.thresholds = thresholds or Thresholds()
-        self.matcher = matcher  # sentence vectors: the question's similarity with single sentences
-
-    def choose(self, query: Query, hits: list[Hit]) -> list[Candidate]:
-        """The sentences to quote: the best one, then close runners-up (at most MAX_QUOTES, MAX_ANSWER_CHARS)."""
-        th = self.thresholds
-        specific = specific_terms(query.terms, self.stats, th.specific_df_share)
-        similarity = self.matcher.for_query(query.expanded) if self.matcher is not None else None
-        found = usable(query.terms, candidates(query.terms, hits, specific, similarity), specific)
-        cands = most_specific(query.terms, self.stats, found, th.specific_df_share)
-        if not cands:
+    def choose(self, evidence: Evidence) -> list[Candidate]:
+        """The sentences to quote: the best one, then close runners-up."""
+        ranked = evidence.ranked
+        if not ranked:
             return []
-        chosen: list[Candidate] = [cands[0]]
-        complement = self._complement(query, cands[0], found, specific)
-        if complement is not None:
-            chosen.append(complement)
-        for c in cands[1:]:
-            if len(chosen) >= MAX_QUOTES:
-                break
-            if c.score < th.runner_up * cands[0].score or c.coverage <= 0:
+        chosen = [ranked[0]]
+        for c in ranked[1:]:
+            if len(chosen) >= MAX_QUOTES or c.score < RUNNER_UP * ranked[0].score:
                 break
             if any(c.sentence == x.sentence for x in chosen):
                 continue
@@ -63,27 +47,11 @@ class ExtractiveAnswerer:
             chosen.append(c)
         return chosen
 
-    def _complement(self, query: Query, best: Candidate, found: list[Candidate], specific: set[str]) -> Candidate | None:
-        """A sentence of another passage naming the specific terms the best quote leaves out (北斗 …基地),
-        if one scores at least COMPLEMENT of the best: the answer then covers the whole question."""
-        def named(c: Candidate) -> set[str]:
-            return present_terms(query.terms, f"{c.sentence} {c.hit.passage.section[-1] if c.hit.passage.section else ''}")
+    def answer(self, query: Query, evidence: Evidence) -> Answer:
+        return self.compose(query, self.choose(evidence), evidence.hits[:max(query.k, RELATED)])
 
-        missing = specific - named(best)
-        if not missing:
-            return None
-        for c in found[:SENTENCE_POOL * 3]:
-            if c.hit.passage.id == best.hit.passage.id or c.score < COMPLEMENT * best.score:
-                continue
-            if named(c) & missing and len(best.sentence) + len(c.sentence) <= MAX_ANSWER_CHARS:
-                return c
-        return None
-
-    def answer(self, query: Query, hits: list[Hit]) -> Answer:
-        return self.compose(query, self.choose(query, hits), hits)
-
-    def stream(self, query: Query, hits: list[Hit]):
-        return replay(self.answer(query, hits))
+    def stream(self, query: Query, evidence: Evidence):
+        return replay(self.answer(query, evidence))
 
     def compose(self, query: Query, chosen: list[Candidate], hits: list[Hit]) -> Answer:
         cited: dict[str, tuple[Hit, list[str]]] = {}  # passage id -> (hit, its quoted sentences), in citation order

@@ -1,7 +1,7 @@
 """LLM answers: grounded in the retrieved passages, cited, checked, with the extractive answer as the safety net.
 
-answer(query, hits), once the relevance gate has let the question through:
-    base = extractive.answer(query, hits)    # the fallback
+answer(query, evidence), once the evidence stage has let the question through:
+    base = extractive.answer(query, evidence)    # the fallback
     text = llm.complete(prompt(passages))    # numbered passages, Chinese rules, passages are data
     checked = postcheck.check(text, passages)
     enough left?  -> Answer(mode="llm", citations renumbered in order of use, notices say what was dropped)
@@ -14,6 +14,7 @@ import re
 from typing import Iterator
 
 from assistant.answer import Answer, Citation, StreamEvent
+from assistant.evidence_stage import Evidence
 from assistant.extractive import ExtractiveAnswerer
 from assistant.errors import LLMError
 from assistant.llm import LLMClient
@@ -59,8 +60,9 @@ class LLMAnswerer:
     def _given(self, hits: list[Hit]) -> list[Hit]:
         return hits[: self.context_passages]
 
-    def answer(self, query: Query, hits: list[Hit]) -> Answer:
-        base = self.extractive.answer(query, hits)
+    def answer(self, query: Query, evidence: Evidence) -> Answer:
+        base = self.extractive.answer(query, evidence)
+        hits = evidence.hits[:max(query.k, self.context_passages)]  # the passages in the evidence stage's order
         given = self._given(hits)
         try:
             text = self.llm.complete(answer_messages(query.question, query.normalized, [h.passage for h in given]))
@@ -69,8 +71,9 @@ class LLMAnswerer:
             return _fallback(base, f"the language model failed ({exc})")
         return self.finish(query.question, text, given, hits, base)
 
-    def stream(self, query: Query, hits: list[Hit]) -> Iterator[StreamEvent]:
-        base = self.extractive.answer(query, hits)
+    def stream(self, query: Query, evidence: Evidence) -> Iterator[StreamEvent]:
+        base = self.extractive.answer(query, evidence)
+        hits = evidence.hits[:max(query.k, self.context_passages)]
         question = query.question
         given = self._given(hits)
         yield StreamEvent("citations", citations=[Citation.of(n, h.passage) for n, h in enumerate(given, 1)])
