@@ -1,10 +1,10 @@
 """Each answer-quality mechanism's contribution: the same set run with one mechanism switched off at a time.
 
     python -m evals ablation evals/sets/plan_dev.jsonl [--out DIR]
-Configurations (settings overridden on the loaded index, nothing rebuilt): all mechanisms; without the
-reranker (PA_RERANKER=none); without structure-aware lists and multi-part splitting (PA_LIST_ANSWERS=false,
-PA_MULTIPART=false); without the colloquial thesaurus (PA_THESAURUS=false); without the English glossary
-(PA_EN_GLOSSARY=false). Extractive answers.
+Configurations (settings overridden on the loaded index, nothing rebuilt): all mechanisms; without the learned
+abstention (PA_ABSTAIN=false: always answer from the best evidence); without structure-aware lists
+(PA_LIST_ANSWERS=false); without multi-part splitting (PA_MULTIPART=false); without the colloquial thesaurus
+(PA_THESAURUS=false); without the English glossary (PA_EN_GLOSSARY=false). Extractive answers.
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from evals.runner import run_items
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "all mechanisms": {},
-    "without rerank": {"reranker": "none"},
-    "without structure-aware lists": {"list_answers": False, "multipart": False},
+    "without learned abstention": {"abstain": False},
+    "without structure-aware lists": {"list_answers": False},
+    "without multi-part splitting": {"multipart": False},
     "without thesaurus": {"thesaurus": False},
     "without English glossary": {"en_glossary": False},
 }

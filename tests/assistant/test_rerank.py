@@ -1,4 +1,4 @@
-"""The reranking stage: the passage that is *the* answer above the umbrella paragraph that mentions it."""
+"""PA_RERANKER: the optional model rerankers that reorder the fused candidates before the evidence stage."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import json
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.rerank import FeatureReranker, KeepOrder, heading, make_reranker
+from assistant.rerank import KeepOrder, make_reranker
 from assistant.rerank_models import LLMReranker
 from fake_llm import ScriptedLLM
 
@@ -16,34 +16,14 @@ def fused(assistant, question, k=15):
     return q, assistant.searcher.search(q.expanded, k, latin=q.latin_search).hits
 
 
-def test_the_item_named_by_its_lead_phrase_beats_the_umbrella_paragraph(assistant):
-    q, hits = fused(assistant, "工程机械关键零部件重点研发哪些？")
-    reranked = FeatureReranker(assistant.stats).rerank(q, hits)
-    assert reranked[0].passage.section[-1] == "关键零部件"
-    assert heading(reranked[0].passage).startswith("关键零部件")
-    assert reranked[0].sources["fused"] == next(h.score for h in hits if h.id == reranked[0].id)
-    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
-
-
-def test_features_heading_and_crowding(assistant):
-    q, hits = fused(assistant, "人工智能芯片要突破什么关键技术？")
-    rr = FeatureReranker(assistant.stats)
-    top = max(h.score for h in hits)
-    by_section = {h.passage.section[-1]: rr.features(q, h, top) for h in hits}
-    assert by_section["人工智能芯片"]["head"] > 0.5
-    crowded = [name for name, f in by_section.items() if f["crowded"] == 1.0]
-    assert crowded and "人工智能芯片" not in crowded  # an umbrella list of fields mentions 人工智能 in passing
-
-
 def test_keep_order_and_settings(assistant):
     q, hits = fused(assistant, "大科城")
     assert KeepOrder().rerank(q, hits) == hits
-    assert isinstance(make_reranker("features", assistant.stats), FeatureReranker)
-    assert isinstance(make_reranker("none", assistant.stats), KeepOrder)
-    with pytest.raises(ConfigError, match="PA_RERANKER='bm42'.*features, none"):
-        make_reranker("bm42", assistant.stats)
+    assert isinstance(make_reranker("none"), KeepOrder)
+    with pytest.raises(ConfigError, match="PA_RERANKER='features'.*none, st:<model name or path>, llm"):
+        make_reranker("features")  # the hand-weighted feature reranker is gone: the evidence stage learned it
     with pytest.raises(ConfigError, match="needs an LLM"):
-        make_reranker("llm", assistant.stats)
+        make_reranker("llm")
 
 
 def test_llm_reranker_follows_the_model_and_survives_a_bad_reply(assistant):
@@ -66,11 +46,11 @@ def test_cross_encoder_reranker_code_path(assistant):
     import torch
 
     torch.manual_seed(0)
-    rr = make_reranker(f"st:{gt.get_model_path()}", assistant.stats)
+    rr = make_reranker(f"st:{gt.get_model_path()}")
     q, hits = fused(assistant, "高新技术企业培育", k=12)
     reranked = rr.rerank(q, hits)
     scores = rr.model.predict([(q.standalone, h.passage.index_text[:512]) for h in hits[:10]])
     assert [h.id for h in reranked[:10]] == [hits[i].id for i in sorted(range(10), key=lambda i: -scores[i])]
     assert reranked[10:] == hits[10:]
     with pytest.raises(ConfigError, match="cannot load the cross-encoder"):
-        make_reranker("st:/nonexistent/model", assistant.stats)
+        make_reranker("st:/nonexistent/model")
