@@ -147,7 +147,8 @@ class Assistant:
         self.evidence = evidence or EvidenceStage(EvidenceModel.load(), IndexFacts.of(passages, self.stats))
         self.verdict = verdict  # with an LLM: its verdict on what the evidence stage let through
         self.reranker = reranker or KeepOrder()
-        self.lister = Lister(in_force(passages), self.stats)
+        self.in_force = in_force(passages)  # the documents in force: computed once per index, not per question
+        self.lister = Lister(self.in_force, self.stats)
         self._by_id = {p.id: i for i, p in enumerate(passages)}
         self._finder: Finder | None = None
         self._finder_lock = threading.Lock()
@@ -354,7 +355,7 @@ class Assistant:
             return None
         answer = self._support_answer(query)
         if answer is None:
-            answer = docinfo_answer(query, in_force(self.passages), self.stats)
+            answer = docinfo_answer(query, self.in_force, self.stats)
             if answer is None and self.settings.list_answers and self.answerer.mode == "extractive":
                 answer = self.lister.answer(query)
             if answer is not None:

@@ -169,7 +169,8 @@ def label(candidate: Candidate, evidence: list[str]) -> bool:
 QUESTION_FEATURES = (
     "best", "second", "margin", "best_sent_spec", "best_ctx_spec", "best_passage_spec", "best_sim", "best_dense",
     "top5_ctx_spec", "top3_passage_spec", "type_missing", "numbers_missing", "q_unknown_name", "q_standout",
-    "q_terms", "q_latin", "q_list", "q_absent", "q_missing3", "q_missing_max",
+    "q_terms", "q_latin", "q_list", "q_absent", "q_missing3", "q_missing_max", "typed_about", "top3_cov",
+    "top3_dense",
 )
 
 
@@ -198,5 +199,9 @@ def question_row(ranked: list[Candidate]) -> np.ndarray:
            x[f["type_asked"]] * (1 - max(c.x[f["type_held"]] for c in top5)),
            1 - max(c.x[f["numbers_ok"]] for c in top5), x[f["q_unknown_name"]], x[f["q_standout"]],
            x[f["q_terms"]], x[f["q_latin"]], x[f["q_list"]], x[f["q_absent"]], x[f["q_missing3"]],
-           x[f["q_missing_max"]]]
+           x[f["q_missing_max"]],
+           # a top candidate holds the asked kind of value (and the question's numbers) where most of the asked
+           # subject is named: the sentence with its heading
+           max(c.x[f["type_held"]] * c.x[f["numbers_ok"]] * float(c.x[f["sent_spec"]] >= 0.5) for c in top5),
+           max(c.x[f["passage_cov"]] for c in top3), max(c.x[f["dense"]] for c in top3)]
     return np.asarray(row, dtype=np.float64)

@@ -117,23 +117,43 @@ def ours_search(assistant, items: list[Item]) -> dict[str, float]:
 
 
 def latency(assistant, items: list[Item], repeat: int = 2) -> dict[str, Any]:
+    """Search and ask beside the query embedding alone, on the same questions in one run. The query-vector
+    cache is emptied before each call, so every search and ask embeds its question as a new one would."""
     by_id = {i.id: i for i in items}
-    search_ms, ask_ms = [], []
+    search_ms, ask_ms, embed_ms = [], [], []
+    dense = assistant.searcher.dense
     for _ in range(repeat):
         answers: dict[str, str] = {}
         for item in items:
             history = history_for(item, by_id, answers)
+            text = assistant.understand(item.question, history).search_words()[0]
+            t0 = time.perf_counter()
+            dense.embedder.embed_query(text)
+            embed_ms.append((time.perf_counter() - t0) * 1000)
+            dense.query_vector.cache_clear()
             t0 = time.perf_counter()
             assistant.search(item.question, 5)
             search_ms.append((time.perf_counter() - t0) * 1000)
+            dense.query_vector.cache_clear()
             t0 = time.perf_counter()
             answers[item.id] = assistant.ask(item.question, history=history).answer
             ask_ms.append((time.perf_counter() - t0) * 1000)
+    embed50, embed95 = _pct(embed_ms, 0.5), _pct(embed_ms, 0.95)
     return {
+        "embed_query_p50_ms": embed50, "embed_query_p95_ms": embed95,
         "search_p50_ms": _pct(search_ms, 0.5), "search_p95_ms": _pct(search_ms, 0.95),
         "ask_p50_ms": _pct(ask_ms, 0.5), "ask_p95_ms": _pct(ask_ms, 0.95),
         "ask_mean_ms": round(statistics.fmean(ask_ms), 2), "requests": len(ask_ms),
+        "ask_p50_vs_embed_p50": round(_pct(ask_ms, 0.5) / embed50, 2) if embed50 else None,
+        "ask_p95_vs_embed_p95": round(_pct(ask_ms, 0.95) / embed95, 2) if embed95 else None,
     }
+
+
+def latency_only(settings, items: list[Item], repeat: int = 2) -> dict[str, Any]:
+    """`python -m evals bench --latency-only`: the latency table on the configured index, nothing built."""
+    from assistant.core import Assistant
+
+    return latency(Assistant.from_settings(settings, build=False), items, repeat)
 
 
 def run_bench(items: list[Item], corpus_dir: Path) -> dict[str, Any]:

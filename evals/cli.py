@@ -168,12 +168,19 @@ def compare(
 def bench(
     set_path: Path = typer.Argument(DEFAULT_SET, help="JSONL set used for latency and retrieval quality."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
+    latency_only: bool = typer.Option(False, "--latency-only", help="Only the latency table (query embedding, "
+                                      "search, ask) on the configured index; nothing is built."),
 ):
-    """Index build (cold, unchanged), warm search/ask latency, peak RSS, fusion variants, naive baseline."""
+    """Index build (cold, unchanged), search/ask latency beside the query embedding's, peak RSS, fusion
+    variants, naive baseline."""
     from assistant.settings import get_settings
+    from evals.bench import latency_only as only_latency
     from evals.bench import run_bench
 
-    result = run_bench(_load_set(set_path), get_settings().corpus_dir)
+    if latency_only:
+        result = only_latency(get_settings(), _load_set(set_path))
+    else:
+        result = run_bench(_load_set(set_path), get_settings().corpus_dir)
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     if out:

@@ -33,7 +33,7 @@ from evals.runner import history_for
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = Path(__file__).parent / "sets"
-TRAIN_SETS = ("plan_dev.jsonl", "plan_blind.jsonl", "plan_train_extra.jsonl")
+TRAIN_SETS = ("plan_dev.jsonl", "plan_blind.jsonl", "plan_train_extra.jsonl", "plan_train_extra2.jsonl")
 MAX_FALSE_REFUSALS = 0.03
 FOLDS = 5
 MODEL_PATH = REPO / "assistant" / "data" / MODEL_FILE
@@ -168,14 +168,16 @@ def _linear(pipe) -> Linear:
                   round(float(lr.intercept_[0]), 8))
 
 
-def cross_validate(rows: Rows, make) -> tuple[dict, np.ndarray, np.ndarray]:
-    """The sentence model `make` and the logistic question model stacked on its out-of-fold scores, both
-    cross-validated on the same grouped folds: (metrics, question rows, out-of-fold answerable probability)."""
+def cross_validate(rows: Rows, make, make_question=None) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The sentence model `make` and the question model (default: logistic) stacked on its out-of-fold
+    scores, both cross-validated on the same grouped folds: (metrics, question rows, out-of-fold answerable
+    probability)."""
     qx, top_ok = question_rows(rows, out_of_fold_sentences(rows, make))
     qy = np.asarray([int(it.answerable) for it in rows.items])
     p = np.zeros(len(qy))
     for train_items, test_items in _folds(rows.group):
-        p[test_items] = _logistic().fit(qx[train_items], qy[train_items]).predict_proba(qx[test_items])[:, 1]
+        model = (make_question or _logistic)().fit(qx[train_items], qy[train_items])
+        p[test_items] = model.predict_proba(qx[test_items])[:, 1]
     th = threshold_for(p, rows.items)
     return {"threshold": round(th, 6), **metrics(p, top_ok, rows.items, th)}, qx, p
 
@@ -192,6 +194,8 @@ def train(assistant, *, out: Path | None = MODEL_PATH, log=print) -> dict:
         report["cv"][name], qx, _ = cross_validate(rows, make)
         stacked = qx if name == "logistic" else stacked
         log(f"cross-validated {name}: {report['cv'][name]}")
+    report["cv"]["logistic + boosted question model"], _, _ = cross_validate(rows, _logistic, _boosting)
+    log(f"cross-validated logistic + boosted question model: {report['cv']['logistic + boosted question model']}")
     cv = report["cv"]["logistic"]
     sentence = _linear(_logistic().fit(rows.x, y))
     answerable = _linear(_logistic().fit(stacked, np.asarray([int(it.answerable) for it in items])))

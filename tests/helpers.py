@@ -136,3 +136,11 @@ class CountingEmbedder:
 
     def embed_query(self, text):
         return self.inner.embed_query(text)
+
+
+def evidence_for(assistant, query, hits):
+    """The evidence stage's result for hand-made `hits`, with the passages kept in the order given (tests that
+    check what the LLM is shown as passage n)."""
+    import dataclasses
+
+    return dataclasses.replace(assistant.evidence.weigh(query, hits), hits=list(hits))

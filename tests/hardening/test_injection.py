@@ -35,7 +35,7 @@ from assistant.postcheck import parse_marks
 from assistant.prompt import SYSTEM
 from assistant.settings import Settings
 from evals.dataset import load_set
-from helpers import llm_settings
+from helpers import evidence_for, llm_settings
 from openai_test_server import Reply
 
 # ---------------------------------------------------------------- invented test data (测试市 does not exist)
@@ -261,8 +261,8 @@ def direct(injected, server):
 
     def answer(question: str, hits: list):
         query = injected.understand(question)  # the question goes to the model as typed (no glossary rewrite)
-        return answerer.answer(dataclasses.replace(query, expansion=dataclasses.replace(
-            query.expansion, normalized=question)), hits)
+        query = dataclasses.replace(query, expansion=dataclasses.replace(query.expansion, normalized=question))
+        return answerer.answer(query, evidence_for(injected, query, hits))
     return answer
 
 

@@ -17,7 +17,7 @@ from api.app import create_app
 from assistant.core import Assistant
 from assistant.llm import OpenAIChat
 from assistant.llm_answer import LLMAnswerer
-from helpers import llm_settings
+from helpers import evidence_for, llm_settings
 from openai_test_server import OpenAITestServer, Reply
 
 Q_TARGET = "到2025年高新技术企业数量目标是多少？"
@@ -289,7 +289,8 @@ def planted_answerer(assistant, server):
     planted = dataclasses.replace(hits[1], passage=dataclasses.replace(hits[1].passage,
                                                                        text=hits[1].passage.text + PLANTED))
     answerer = LLMAnswerer(OpenAIChat(server.url, "test-model", timeout=3.0), assistant.answerer)
-    return lambda: answerer.answer(assistant.understand(Q_TARGET), [hits[0], planted, *hits[2:]])
+    q = assistant.understand(Q_TARGET)
+    return lambda: answerer.answer(q, evidence_for(assistant, q, [hits[0], planted, *hits[2:]]))
 
 
 def test_all_scripted_bad_replies_caught(llm_assistant, quick_assistant, planted_answerer, server, n_6000):
