@@ -1,9 +1,10 @@
-"""What kind of value a question asks for, and whether a sentence holds one.
+"""What kind of value a question asks for, and whether a sentence holds one: features, not rules.
 
-A question asking for an amount, a percentage, a count, a year or date, a deadline, a place or address, a
-contact or a procedure is answered only by a sentence holding a value of that type — about the asked
-subject (the relevance gate checks that the same sentence names it). A plan that states no subsidy
-amount, office address or completion year makes such questions refusals, not loosely related quotes.
+Origin: written in issue 14 from general Chinese and English question wording (多少万元, 哪年, 电话, how many …)
+and the ways policy texts state values (万元, %, X年, 路X号 …), not from the evaluation sets' questions. They
+now only feed the evidence stage's features (`type_asked`, `type_held`, and the question model's
+`type_missing`/`typed_about`); the learned weights decide what they are worth, and `python -m evals train`
+reports the models with them. No question is refused by a pattern.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ glossary only feed features, and the weights decide.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -115,11 +115,15 @@ class Evidence:
 
 
 def order_passages(ranked: list[Candidate], hits: list[Hit]) -> list[Hit]:
-    """Passages by their best sentence's score; passages without a candidate keep their fused order after."""
-    seen: dict[str, Hit] = {}
+    """Passages by their best sentence's score, which becomes the hit's score (the fusion's stays in
+    `sources["fused"]`); passages without a candidate follow in their fused order, scored 0."""
+    best: dict[str, float] = {}
     for c in ranked:
-        seen.setdefault(c.hit.passage.id, c.hit)
-    return list(seen.values()) + [h for h in hits if h.passage.id not in seen]
+        best.setdefault(c.hit.passage.id, c.score)
+    by_id = {h.passage.id: h for h in hits}
+    order = list(best) + [h.passage.id for h in hits if h.passage.id not in best]
+    return [replace(by_id[pid], score=round(best.get(pid, 0.0), 6),
+                    sources={**by_id[pid].sources, "fused": by_id[pid].score}) for pid in order]
 
 
 class EvidenceStage:

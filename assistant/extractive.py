@@ -17,7 +17,6 @@ from retrieval.passage import Hit
 MAX_QUOTES = 3
 MAX_ANSWER_CHARS = 320
 RUNNER_UP = 0.75  # a further sentence is quoted when its score is at least this share of the best's
-RELATED = 5  # related passages shown beside the answer
 
 
 def _span(text: str, quotes: list[str]) -> str:
@@ -48,7 +47,7 @@ class ExtractiveAnswerer:
         return chosen
 
     def answer(self, query: Query, evidence: Evidence) -> Answer:
-        return self.compose(query, self.choose(evidence), evidence.hits[:max(query.k, RELATED)])
+        return self.compose(query, self.choose(evidence), evidence.hits[:query.k])
 
     def stream(self, query: Query, evidence: Evidence):
         return replay(self.answer(query, evidence))

@@ -174,6 +174,17 @@ QUESTION_FEATURES = (
 )
 
 
+# How each question feature may move the decision (+1: more of it, more likely answerable; -1: less likely;
+# 0: either way). The question model is fitted under these signs (evals.train.SignedLogistic): a question whose
+# terms the library never uses, or whose asked value no top sentence holds, never looks more answerable for it.
+QUESTION_SIGNS = {
+    "best": 1, "second": 0, "margin": 1, "best_sent_spec": 1, "best_ctx_spec": 1, "best_passage_spec": 1,
+    "best_sim": 1, "best_dense": 1, "top5_ctx_spec": 1, "top3_passage_spec": 1, "type_missing": -1,
+    "numbers_missing": -1, "q_unknown_name": -1, "q_standout": 1, "q_terms": 0, "q_latin": 0, "q_list": 0,
+    "q_absent": -1, "q_missing3": -1, "q_missing_max": -1, "typed_about": 1, "top3_cov": 1, "top3_dense": 1,
+}
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))

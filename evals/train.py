@@ -8,7 +8,8 @@ cross-validation grouped by question, written with the hash of its training data
     models    the sentence model: logistic regression and gradient boosting, compared by 5-fold cross-validation
               grouped by question (a follow-up with the question it follows): hit@1 of the best-scored
               sentence's passage; the question model (answerable?): a logistic regression over
-              `features.question_row`, stacked on the sentence model's out-of-fold scores
+              `features.question_row` with the signs `features.QUESTION_SIGNS` (compared with an unsigned one
+              and with boosting), stacked on the sentence model's out-of-fold scores
     threshold the refusal threshold, from the out-of-fold probabilities of answerable items: the highest that
               refuses at most MAX_FALSE_REFUSALS of them
     output    assistant/data/evidence_model.json (logistic regression, as plain numbers: no pickle), the same
@@ -27,13 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from assistant.evidence_stage import MODEL_FILE, EvidenceModel, Linear, rank
-from assistant.features import POOL, label, question_row
+from assistant.features import POOL, QUESTION_FEATURES, QUESTION_SIGNS, label, question_row
 from evals.dataset import Item, load_set
 from evals.runner import history_for
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = Path(__file__).parent / "sets"
-TRAIN_SETS = ("plan_dev.jsonl", "plan_blind.jsonl", "plan_train_extra.jsonl", "plan_train_extra2.jsonl")
+TRAIN_SETS = ("plan_dev.jsonl", "plan_blind.jsonl", "plan_train_extra.jsonl", "plan_train_extra2.jsonl",
+              "plan_train_offtopic.jsonl")
 MAX_FALSE_REFUSALS = 0.03
 FOLDS = 5
 MODEL_PATH = REPO / "assistant" / "data" / MODEL_FILE
@@ -111,6 +113,46 @@ def _boosting():
 MODELS = {"logistic": _logistic, "boosting": _boosting}
 
 
+class SignedLogistic:
+    """A logistic regression whose weights keep the signs QUESTION_SIGNS gives (L-BFGS-B with bounds, L2 as
+    sklearn's C=1): standardised features, deterministic. predict_proba like sklearn's."""
+
+    def __init__(self, signs: list[int], c: float = 1.0):
+        self.signs, self.c = signs, c
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> "SignedLogistic":
+        from scipy.optimize import minimize
+
+        self.mean_ = x.mean(axis=0)
+        self.scale_ = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+        z, y = (x - self.mean_) / self.scale_, np.asarray(y, float)
+
+        def loss(w):
+            t = z @ w[:-1] + w[-1]
+            p = 1.0 / (1.0 + np.exp(-t))
+            value = np.sum(np.logaddexp(0, t) - y * t) + 0.5 / self.c * np.dot(w[:-1], w[:-1])
+            grad = np.append(z.T @ (p - y) + w[:-1] / self.c, np.sum(p - y))
+            return value, grad
+
+        bounds = [(0, None) if s > 0 else (None, 0) if s < 0 else (None, None) for s in self.signs] + [(None, None)]
+        res = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 5000, "gtol": 1e-10})
+        self.coef_, self.intercept_ = res.x[:-1], float(res.x[-1])
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-((x - self.mean_) / self.scale_ @ self.coef_ + self.intercept_)))
+        return np.column_stack([1 - p, p])
+
+    def linear(self) -> Linear:
+        return Linear(np.round(self.mean_, 8), np.round(self.scale_, 8), np.round(self.coef_, 8),
+                      round(self.intercept_, 8))
+
+
+def _signed() -> SignedLogistic:
+    return SignedLogistic([QUESTION_SIGNS[name] for name in QUESTION_FEATURES])
+
+
 def _folds(groups: np.ndarray):
     from sklearn.model_selection import GroupKFold
 
@@ -176,7 +218,7 @@ def cross_validate(rows: Rows, make, make_question=None) -> tuple[dict, np.ndarr
     qy = np.asarray([int(it.answerable) for it in rows.items])
     p = np.zeros(len(qy))
     for train_items, test_items in _folds(rows.group):
-        model = (make_question or _logistic)().fit(qx[train_items], qy[train_items])
+        model = (make_question or _signed)().fit(qx[train_items], qy[train_items])
         p[test_items] = model.predict_proba(qx[test_items])[:, 1]
     th = threshold_for(p, rows.items)
     return {"threshold": round(th, 6), **metrics(p, top_ok, rows.items, th)}, qx, p
@@ -194,11 +236,12 @@ def train(assistant, *, out: Path | None = MODEL_PATH, log=print) -> dict:
         report["cv"][name], qx, _ = cross_validate(rows, make)
         stacked = qx if name == "logistic" else stacked
         log(f"cross-validated {name}: {report['cv'][name]}")
-    report["cv"]["logistic + boosted question model"], _, _ = cross_validate(rows, _logistic, _boosting)
-    log(f"cross-validated logistic + boosted question model: {report['cv']['logistic + boosted question model']}")
+    for name, make_q in (("logistic, unsigned question model", _logistic), ("logistic, boosted question model", _boosting)):
+        report["cv"][name], _, _ = cross_validate(rows, _logistic, make_q)
+        log(f"cross-validated {name}: {report['cv'][name]}")
     cv = report["cv"]["logistic"]
     sentence = _linear(_logistic().fit(rows.x, y))
-    answerable = _linear(_logistic().fit(stacked, np.asarray([int(it.answerable) for it in items])))
+    answerable = _signed().fit(stacked, np.asarray([int(it.answerable) for it in items])).linear()
     model = EvidenceModel(sentence, answerable, cv["threshold"],
                           {"training_data_sha256": data_hash, "sets": list(TRAIN_SETS), "items": len(items),
                            "rows": int(len(y)), "max_false_refusals": MAX_FALSE_REFUSALS,

@@ -1,5 +1,5 @@
-"""Typed values: a question asking for an amount, a percentage, a count, a year, a place … is answered only
-by a sentence holding such a value about the asked subject (the real plan through the real pipeline)."""
+"""Typed values: what kind of value a question asks for (an amount, a percentage, a count, a year, a place …)
+and whether a sentence holds one: features of the evidence stage (the real plan through the real pipeline)."""
 from __future__ import annotations
 
 import pytest
@@ -38,10 +38,13 @@ def test_values_of_a_type(kind, text, expected):
                                  "procedure", "monthly", "duration"}
 
 
+# The answer types are features of the learned evidence stage (type_asked, type_held, typed_about), no longer
+# a rule: the model weighs them. These four kinds of value the plan never states anywhere (an address, a monthly
+# amount, a phone number, a procedure) are refused, and the refusal names the kind. A percentage or a year the
+# plan does not give for one subject but gives for others is the model's call, measured on the sealed set
+# (the README's evaluation section), not asserted here.
 @pytest.mark.parametrize("question, reason", [
-    ("高新技术企业首次认定的补贴比例是多少？", "percentage"),
     ("长沙市科技局的办公地址在哪里？", "place"),
-    ("岳麓山种业创新中心哪年建成？", "year"),
     ("科技型中小企业入库每月补贴多少钱？", "monthly"),
     ("市科技局的咨询电话是多少？", "contact"),
     ("怎么申请高新技术企业认定的奖补？", "procedure"),

@@ -28,7 +28,7 @@ def test_cache_is_incremental_and_survives_a_broken_file(assistant, tmp_path):
 
 
 def test_similarity_and_standout(assistant):
-    matcher = assistant.answerer.matcher
+    matcher = assistant.evidence.matcher
     sim = matcher.for_query("到2025年高新技术企业数量目标是多少？")
     row = next(p for p in assistant.passages if p.text.startswith("高新技术企业数(家)"))
     other = next(p for p in assistant.passages if p.section and p.section[-1] == "（一）指导思想")
@@ -51,4 +51,4 @@ def test_a_build_embeds_the_sentences_so_a_first_load_only_reads_them(tmp_path):
     [cache] = (tmp_path / "data" / "sentences").glob("vectors-*.npz")
     loaded = Assistant.from_settings(settings, build=False)
     assert cache.stat().st_mtime_ns == next((tmp_path / "data" / "sentences").glob("vectors-*.npz")).stat().st_mtime_ns
-    assert "10万元" in loaded.ask("创新券每家企业每年最高多少？").answer
+    assert "10万元" in loaded.ask("创新券每家企业每年最高补贴多少万元？").answer

