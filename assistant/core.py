@@ -23,20 +23,19 @@ from typing import Any, Callable, Iterator, Protocol
 from assistant.answer import Answer, StreamEvent, replay
 from assistant.budget import Budget
 from assistant.compose import refusal_answer
-from assistant.docinfo import docinfo_answer
 from assistant.errors import IndexNotReady
 from assistant.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
-from assistant.finder.chat import answer_from_match, support_profile
 from assistant.evidence_stage import Evidence, EvidenceModel, EvidenceStage, Refusal
 from assistant.features import POOL, IndexFacts
 from assistant.gate import LLMGate
 from assistant.listing import Lister
 from assistant.llm import LLMClient, OpenAIChat
 from assistant.llm_answer import LLMAnswerer
-from assistant.multipart import combine, split_question
+from assistant.multipart import combine, distinct_subjects, split_question
 from assistant.query import Query, understand
+from assistant.routes import DocumentRoute, ListRoute, Route, SupportRoute, route
 from assistant.relevance import TermStats
 from assistant.rerank import KeepOrder, Reranker, make_reranker
 from assistant.sentence_vectors import SentenceMatcher, SentenceVectors
@@ -75,6 +74,7 @@ class Step:
     query: Query
     answer: Answer | None = None
     evidence: Evidence | None = None
+    route: str | None = None  # why a route took the question (assistant.routes), when one did
 
 
 @dataclass
@@ -149,6 +149,10 @@ class Assistant:
         self.reranker = reranker or KeepOrder()
         self.in_force = in_force(passages)  # the documents in force: computed once per index, not per question
         self.lister = Lister(self.in_force, self.stats)
+        self.routes: list[Route] = [SupportRoute(self.match, lambda: self.finder.passages),
+                                    DocumentRoute(self.in_force, self.stats)]
+        if settings.list_answers and llm is None:  # an LLM writes its own lists
+            self.routes.append(ListRoute(self.lister))
         self._by_id = {p.id: i for i, p in enumerate(passages)}
         self._finder: Finder | None = None
         self._finder_lock = threading.Lock()
@@ -249,10 +253,11 @@ class Assistant:
 
     def _prepare(self, query: Query, budget: Budget) -> Step:
         """Steps 2-4 for one question: a route's answer, a refusal, or the evidence for the answerer."""
-        routed = self._route(query)
+        routed = route(self.routes, query)
         if routed is not None:
-            budget.check("matching the support measures")
-            return Step(query, answer=routed)
+            budget.check("routing the question")
+            log.debug("routed by %s", routed.why)
+            return Step(query, answer=routed.answer, route=routed.why)
         evidence = self.weigh(query)
         budget.check("retrieval")
         refusal = evidence.refusal
@@ -271,6 +276,8 @@ class Assistant:
         budget.check("reading the question")
         parts = self._parts(query)
         queries = [query] if len(parts) == 1 else [self.understand(p, None, top_k, filters) for p in parts]
+        if len(queries) > 1 and not distinct_subjects([q.terms for q in queries], self.stats):
+            parts, queries = [query.question], [query]  # two clauses about one subject: one question
         return Plan(query, parts, [self._prepare(q, budget) for q in queries], budget)
 
     def ask(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
@@ -348,30 +355,6 @@ class Assistant:
         result = self.finder.match(profile, check_k("limit", limit))
         budget.check("matching the support measures")
         return result
-
-    def _route(self, query: Query) -> Answer | None:
-        """Step 2: questions answered without retrieval: the support finder, the document's own metadata."""
-        if query.filters:
-            return None
-        answer = self._support_answer(query)
-        if answer is None:
-            answer = docinfo_answer(query, self.in_force, self.stats)
-            if answer is None and self.settings.list_answers and self.answerer.mode == "extractive":
-                answer = self.lister.answer(query)
-            if answer is not None:
-                answer.standalone_question = query.standalone
-        return answer
-
-    def _support_answer(self, query: Query) -> Answer | None:
-        """A self-describing “which support applies to us?” question, answered by the finder."""
-        if query.history:
-            return None
-        profile = support_profile(query.question, load_vocabulary())  # the measures load only when routed
-        if profile is None:
-            return None
-        answer = answer_from_match(query.question, self.match(profile), self.finder.passages)
-        answer.standalone_question = query.question
-        return answer
 
     # ------------------------------------------------------------------ browsing
     def passage(self, passage_id: str) -> Passage | None:

@@ -4,6 +4,8 @@
     "研发投入强度目标是多少？企业研发投入有什么奖补？" -> two questions
     "超算长沙中心有哪些安排？哪个园区要联合它？"    -> the second resolved like a follow-up (它 -> 超算长沙中心)
     "马栏山既要打造成什么品牌，人才上又支持哪个学院？" -> 马栏山要打造成什么品牌 | 马栏山人才上支持哪个学院
+A split is kept only when each part names a subject of its own (`distinct_subjects`, checked by the
+Assistant on the understood parts); two clauses about one subject are answered as one question.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import replace
 
 from assistant.answer import Answer, Citation
 from assistant.followup import rewrite
+from assistant.relevance import QueryTerms, TermStats, specific_terms
 from retrieval.glossary import Glossary
 
 MAX_PARTS = 3
@@ -61,6 +64,17 @@ def split_question(question: str, glossary: Glossary) -> list[str]:
         subject = m.group("subject")
         return [f"{subject}{m.group('a')}", f"{subject}{m.group('b').replace('又', '', 1)}"]
     return _each(q, glossary) or [q]
+
+
+def distinct_subjects(parts: list[QueryTerms], stats: TermStats) -> bool:
+    """Each part names a subject of its own: a specific term (not corpus-wide) that no other part names.
+    Two clauses about one subject ("A的目标是多少？A有哪些举措？" without a term of their own) stay one question."""
+    specific = [specific_terms(t, stats) for t in parts]
+    for i, own in enumerate(specific):
+        others = set().union(*(s for j, s in enumerate(specific) if j != i))
+        if not own - others:
+            return False
+    return True
 
 
 def combine(question: str, parts: list[str], answers: list[Answer]) -> Answer:

@@ -1,11 +1,10 @@
-"""Is the answer in what was retrieved? Term coverage, asked-for answer types, and specific figures.
+"""The question's terms and what a text holds of them: the measures the evidence stage's features are made of.
 
-Checks calibrated on the dev set (`python -m evals run`, thresholds in `Thresholds` below):
-- coverage: the IDF-weighted share of the question's terms found in the best sentence/passage.
-  A term the corpus never uses (深圳, 房价) weighs the most, so questions about other things score low.
-- answer type (`assistant.answer_types`): a question asking for an amount, a percentage, a count, a
-  year, a deadline, an address, a contact or a procedure needs a sentence that holds one.
-- specifics: a year or number in the question must occur in the passage that answers it.
+- TermStats: document frequencies over the library (IDF weights; a term the library never uses weighs most).
+- analyse: the question's weighted terms, the kind of value it asks for (`assistant.answer_types`), its years
+  and numbers, names the library never mentions.
+- present_terms / share / coverage / specific_terms: which of those terms a text holds, and their weight.
+- provides: a sentence holds the question's years, numbers and asked kinds of value.
 """
 from __future__ import annotations
 
@@ -18,17 +17,6 @@ from assistant.answer_types import asked_types, holds
 from retrieval.passage import Passage
 from retrieval.text import cjk_ratio, normalize
 from retrieval.tokenize import proper_nouns, tokenize, word_freq
-
-@dataclass
-class Thresholds:
-    """Calibrated on evals/sets/plan_dev.jsonl with `python -m evals run` (see the README)."""
-
-    min_coverage: float = 0.55  # best passage must cover this share of the question's terms
-    min_dense: float = 0.80  # ... unless the vector match is at least this close
-    runner_up: float = 0.85  # a further sentence is quoted if it scores this close to the best
-    specific_ratio: float = 0.8  # a sentence with the asked year/figure must cover this share of the best match
-    specific_df_share: float = 0.2  # a term in more than this share of passages is not specific (长沙, 规划)
-
 
 _ORG = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,8}?(?:有限公司|公司|集团|重工|重科|股份|控股|银行|证券)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")

@@ -116,14 +116,21 @@ def train(
     out: Path = typer.Option(None, help="Where to write the model (default: assistant/data/evidence_model.json)"),
     work_dir: Optional[Path] = typer.Option(None, help="The training index's folder (default: a new temporary one)"),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON"),
+    ablation: bool = typer.Option(False, "--ablation", help="Only cross-validate with each feature group "
+                                  "switched off in turn (nothing is written)"),
 ) -> None:
-    """Rebuild the evidence stage's model from the training sets (dev, former blind, training set; never the
+    """Rebuild the evidence stage's model from the training sets (dev, former blind, training sets; never the
     sealed set) over the bundled corpus, and print the cross-validated metrics (5 folds grouped by question)."""
     from assistant.settings import Settings
     from evals.train import MODEL_PATH, plan_assistant
+    from evals.train import ablation as run_ablation
     from evals.train import train as run_training
 
     assistant = plan_assistant(lambda **kw: Settings(**kw), work_dir)
+    if ablation:
+        table = run_ablation(assistant, log=lambda m: console.print(m))
+        print(json.dumps(table, ensure_ascii=False, indent=1))
+        return
     report = run_training(assistant, out=out or MODEL_PATH, log=lambda m: console.print(m))
     if json_out:
         report = {k: v for k, v in report.items() if k != "model"}

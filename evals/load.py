@@ -105,9 +105,12 @@ def _client(url: str, clients: int, timeout: float) -> httpx.AsyncClient:
 
 async def _clients(url: str, endpoint: str, questions: list[str], concurrency: int, seconds: float, timeout: float,
                    tally: _Tally) -> float:
-    """`concurrency` closed-loop clients for `seconds`; the seconds they took (the last answers included)."""
-    deadline = time.perf_counter() + seconds
+    """`concurrency` closed-loop clients for `seconds`; the seconds they took (the last answers included). The
+    clock starts once the client exists (making one loads the TLS context, which takes seconds on a busy
+    machine: a deadline set before it could pass before the first request)."""
     async with _client(url, concurrency, timeout) as client:
+        deadline = time.perf_counter() + seconds
+
         async def worker(n: int) -> None:
             i = n
             while time.perf_counter() < deadline:

@@ -224,6 +224,43 @@ def cross_validate(rows: Rows, make, make_question=None) -> tuple[dict, np.ndarr
     return {"threshold": round(th, 6), **metrics(p, top_ok, rows.items, th)}, qx, p
 
 
+# feature groups switched off one at a time by `python -m evals train --ablation` (the question model's features
+# are computed from the sentence rows, so zeroing a sentence feature removes what is derived from it too)
+FEATURE_GROUPS = {
+    "answer types (asked / held kind of value)": ("type_asked", "type_held"),
+    "sentence vectors": ("sim", "sim_gap", "q_standout"),
+    "where a passage stands (heading, title, issuer)": ("head", "title", "ctx_spec"),
+    "enumeration penalty": ("crowded",),
+    "question's absent / missing terms": ("q_absent", "q_missing3", "q_missing_max", "q_unknown_name"),
+    "years and numbers present": ("numbers_ok",),
+}
+
+
+def ablation(assistant, log=print) -> dict[str, dict]:
+    """Cross-validated metrics with each feature group zeroed (one at a time), beside all features."""
+    from dataclasses import replace as copy
+
+    from assistant.features import FEATURES
+
+    items, _ = training_items()
+    rows = extract(assistant, items)
+    table = {"all features": cross_validate(rows, _logistic)[0]}
+    log(f"all features: {table['all features']}")
+    for name, feats in FEATURE_GROUPS.items():
+        idx = [FEATURES.index(f) for f in feats]
+        cands = []
+        for cs in rows.cands:
+            zeroed = []
+            for c in cs:
+                x = c.x.copy()
+                x[idx] = 0.0
+                zeroed.append(copy(c, x=x))
+            cands.append(zeroed)
+        table[f"without {name}"] = cross_validate(Rows(rows.items, cands, rows.relevant, rows.group), _logistic)[0]
+        log(f"without {name}: {table[f'without {name}']}")
+    return table
+
+
 def train(assistant, *, out: Path | None = MODEL_PATH, log=print) -> dict:
     items, data_hash = training_items()
     log(f"{len(items)} training items ({sum(not i.answerable for i in items)} unanswerable); extracting features …")

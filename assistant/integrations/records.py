@@ -7,7 +7,6 @@ from typing import Any
 
 from assistant.answer import Answer, Citation
 from assistant.errors import AssistantError, InvalidQuery
-from retrieval.fusion import fuse
 from retrieval.passage import Hit
 
 SOURCES_HEADER = "参考来源："
@@ -25,24 +24,12 @@ def hit_metadata(hit: Hit) -> dict[str, Any]:
 
 
 def unit_scores(fusion: str, hits: list[Hit]) -> list[float]:
-    """Each hit's score on 0..1, in the hits' order, for every fusion method (PA_FUSION): the score divided by
-    the best the method can give, or by the best hit's score when that is higher (a reranker that adds to the
-    fused score) or when the method has no bound, a negative one counted as 0.
-
-    * weighted: the best possible is 1 (scores normalised to 0..1, weights that sum to 1): kept as they are;
-    * rrf: the best possible is the score of a passage every retriever ranks first (sum of w / (k + 1));
-    * bm25: unbounded, so relative to the best candidate (as weighted fusion normalises BM25);
-    * dense: the cosine similarity, at most 1.
-    """
-    if not hits:
-        return []
-    if fusion in ("weighted", "rrf"):  # the weights of HybridSearcher.weights_for sum to 1, however split
-        best = fuse(fusion, {"bm25": [("best", 1.0)], "dense": [("best", 1.0)]}, {"bm25": 0.5, "dense": 0.5})
-        bound = best[0][1]
-    else:
-        bound = 1.0 if fusion == "dense" else 0.0
-    ceiling = max(bound, max(h.score for h in hits))
-    return [min(1.0, max(0.0, h.score / ceiling)) if ceiling > 0 else 0.0 for h in hits]
+    """Each hit's score on 0..1, in the hits' order. A hit's score is the evidence stage's: the learned
+    probability that the passage's best sentence answers the query (`assistant.evidence_stage`), the same for
+    every fusion method (PA_FUSION only changes which passages are weighed), so a threshold means the same
+    whatever the fusion. Clamped to 0..1."""
+    del fusion  # kept in the signature: the integrations pass the configured method
+    return [min(1.0, max(0.0, h.score)) for h in hits]
 
 
 def sources_block(citations: list[Citation]) -> str:

@@ -99,8 +99,8 @@ def embedder(library):
 
 @pytest.mark.parametrize("fusion", ["weighted", "rrf", "bm25", "dense"])
 def test_scores_are_on_0_to_1_for_every_fusion(library, embedder, fusion):
-    """Scores are /v1/search's divided by the best the fusion can give (rrf: far below 1) or by the best hit's,
-    so a threshold means a share of the best possible; the order is /v1/search's in every case."""
+    """Scores are /v1/search's: the evidence stage's probability that a passage answers the query, on 0..1
+    whatever the fusion; the order is /v1/search's in every case."""
     from api.app import create_app
     from assistant.core import Assistant
 
@@ -111,12 +111,9 @@ def test_scores_are_on_0_to_1_for_every_fusion(library, embedder, fusion):
             hits = v1(c, "/v1/search", {"query": query, "top_k": 10})["hits"]
             recs = records(retrieve(c, query=query, top_k=10))  # each in 0..1, best first
             assert ids(recs) == [h["passage_id"] for h in hits]
-            raw = [max(0.0, h["score"]) for h in hits]
-            scale = recs[0]["score"] / raw[0]
-            assert [r["score"] for r in recs] == pytest.approx([x * scale for x in raw], abs=1e-3)
-            assert recs[0]["score"] > 0.5, (fusion, raw[0], recs[0]["score"])  # rrf's raw best is about 0.016
-            if fusion == "dense" and raw[0] <= 1.0:
-                assert scale == pytest.approx(1.0, abs=1e-3)  # the cosine similarity itself
+            raw = [h["score"] for h in hits]
+            assert [r["score"] for r in recs] == pytest.approx(raw, abs=1e-6)
+            assert all(0.0 <= x <= 1.0 for x in raw) and raw == sorted(raw, reverse=True) and raw[0] > 0
 
 
 def test_knowledge_id_narrows_to_a_document(client):
