@@ -112,7 +112,7 @@ def test_scores_are_on_0_to_1_for_every_fusion(library, embedder, fusion):
             recs = records(retrieve(c, query=query, top_k=10))  # each in 0..1, best first
             assert ids(recs) == [h["passage_id"] for h in hits]
             raw = [h["score"] for h in hits]
-            assert [r["score"] for r in recs] == pytest.approx(raw, abs=1e-6)
+            assert [r["score"] for r in recs] == pytest.approx(raw, abs=1e-4)  # Dify gets 4 decimals
             assert all(0.0 <= x <= 1.0 for x in raw) and raw == sorted(raw, reverse=True) and raw[0] > 0
 
 
