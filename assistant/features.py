@@ -9,7 +9,7 @@ sentence's context. Every feature is a number; FEATURES names them in the order 
                     the passage's coverage of the question
     sentence level  coverage of all / of the specific terms (sentence + heading + title), sentence-vector
                     similarity (and its margin to the best sentence), an asked kind of value present,
-                    the question's years and numbers present, an enumeration of many topics, length, table row
+                    the question's years and numbers present, length, table row
     question level  the question asks a kind of value, a list; names a place or organisation the library never
                     mentions; how many terms it has; how far its best sentence stands out from the library; the
                     share of its terms the library never uses, of its specific terms the top 3 passages do not
@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from assistant.answer_types import holds
-from assistant.evidence import enumerated, sentences
+from assistant.evidence import sentences
 from assistant.query import Query
 from assistant.relevance import TermStats, period_years, present_terms, provides, share, specific_terms
 from assistant.safety import FOREIGN_MARK, instruction_free
@@ -38,7 +38,7 @@ META_KEYS = ("issuer", "region", "doc_number")
 FEATURES = (
     "fused", "fused_rank", "bm25", "dense", "dense_gap", "head", "title", "passage_cov", "passage_spec",
     "sent_cov", "sent_spec", "ctx_spec", "sim", "sim_gap", "type_asked", "type_held", "numbers_ok",
-    "crowded", "length", "table_row", "q_list", "q_unknown_name", "q_terms", "q_latin", "q_standout",
+    "length", "table_row", "q_list", "q_unknown_name", "q_terms", "q_latin", "q_standout",
     "q_absent", "q_missing3", "q_missing_max",
 )
 
@@ -125,11 +125,10 @@ def candidates(query: Query, hits: list[Hit], facts: IndexFacts,
         for pos, s in enumerate(_units(p)):
             present = present_terms(terms, f"{s} {heading}")
             ctx_present = present | present_terms(terms, f"{p.section_path} {title}")
-            listed = (present_terms(terms, s) & specific) - present_terms(terms, heading)
             held = float(all(holds(t, f"{s} {p.section_path}") for t in terms.asked_types)) if type_asked else 0.0
             s_row = [share(terms, present), spec_share(present), spec_share(ctx_present), 0.0, 0.0, type_asked,
                      held, float(provides(no_types, f"{s} {p.section_path}", years)),
-                     float(enumerated(s, listed)), math.log1p(len(s)) / 6.0, float(p.kind == "table_row")]
+                     math.log1p(len(s)) / 6.0, float(p.kind == "table_row")]
             rows.append((rank, hit, pos, s, p_row + s_row + q_row))
     if similarity is not None:
         sims = [similarity(s) for _, _, _, s, _ in rows]

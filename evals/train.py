@@ -230,7 +230,6 @@ FEATURE_GROUPS = {
     "answer types (asked / held kind of value)": ("type_asked", "type_held"),
     "sentence vectors": ("sim", "sim_gap", "q_standout"),
     "where a passage stands (heading, title, issuer)": ("head", "title", "ctx_spec"),
-    "enumeration penalty": ("crowded",),
     "question's absent / missing terms": ("q_absent", "q_missing3", "q_missing_max", "q_unknown_name"),
     "years and numbers present": ("numbers_ok",),
 }
