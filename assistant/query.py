@@ -2,6 +2,8 @@
 
     understand(question, history):
         standalone = rewrite_query(question, history)   # "科小呢？" -> "2025年科小数量目标是多少？" (rules or LLM)
+                                                        # not recognised as a follow-up: the previous question's
+                                                        # words are searched beside it, weighed low (extra)
         expansion  = glossary.expand(standalone)        # aliases -> canonical terms (.normalized), + added terms
         terms      = analyse(question, normalized)      # IDF-weighted terms, asked answer types, years, numbers
 
@@ -17,7 +19,8 @@ from typing import Any
 
 from assistant.llm import LLMClient
 from assistant.relevance import QueryTerms, TermStats, analyse
-from assistant.rewrite import rewrite_query
+from assistant.rewrite import previous_question, rewrite_query
+from retrieval.tokenize import tokenize
 from retrieval.glossary import Expansion, Glossary
 from retrieval.text import cjk_ratio
 
@@ -77,4 +80,9 @@ def understand(question: str, history: list[dict], glossary: Glossary, stats: Te
     for _term, s, e in glossary.find(standalone):  # what the vocabulary knows is not an unknown name
         known = known[:s] + " " * (e - s) + known[e:]
     terms = analyse(question, expansion.normalized, stats, names_text=known)
+    if history and standalone == question.strip():
+        previous = previous_question(history, glossary)
+        if previous:  # not recognised as a follow-up: the previous question's words searched beside it, weighed low
+            expansion.added.extend(w for w in tokenize(previous, search=False)
+                                   if len(w) >= 2 and w not in standalone and w not in expansion.added)
     return Query(question, standalone, expansion, terms, k, filters, history)

@@ -41,3 +41,12 @@ def rewrite_query(question: str, history: list[dict] | None, glossary: Glossary,
     if not line or len(line) > 300 or len(line) < 2:
         return ruled
     return line
+
+
+def previous_question(history: list[dict], glossary: Glossary) -> str:
+    """The last user question of the history, itself resolved against the turns before it."""
+    users = [i for i, t in enumerate(history) if t.get("role") == "user" and str(t.get("content", "")).strip()]
+    if not users:
+        return ""
+    last = users[-1]
+    return standalone(str(history[last]["content"]), history[:last], glossary)
