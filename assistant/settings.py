@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (documents upload/remove); unset = they are disabled (403).")
     dify_api_key: SecretStr | None = Field(None, description="Bearer key Dify sends to the External Knowledge API (POST /dify/retrieval), compared in constant time; unset = that endpoint answers 403.")
+    backup_key: SecretStr | None = Field(None, description="Key that signs backups (HMAC-SHA256 of the manifest, which holds every file's SHA-256); when set, `restore` refuses a backup that is unsigned or whose signature does not match. Unset = backups are unsigned, and a restore still checks every passage against the upload limits.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest document upload accepted (413 above).")
     max_docx_uncompressed_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Largest total uncompressed size of a .docx package (the sum of its ZIP entries), checked before it is opened; a larger one is refused as a possible ZIP bomb.")
     max_docx_compression_ratio: float = Field(200.0, ge=1.0, description="Largest compression ratio (uncompressed / compressed) of one .docx entry over 1 MB; a higher one is refused as a possible ZIP bomb.")
