@@ -7,10 +7,12 @@
     list_documents()                       -> DocumentsResponse    the same as GET /v1/documents
 
 Results are the /v1 wire schemas (structured content, and the same JSON as text), so an agent has each
-passage's document title, section path, passage id and text to cite. A bad argument, an unknown passage or
-an index still loading is a tool error (`is_error`, a message naming the argument and what is allowed), never
-a protocol error or a 500. Over HTTP every tool call draws one token from the caller's rate-limit bucket, the
-one its /v1 requests use, and bodies are capped at PA_MAX_BODY_BYTES. No admin operation is exposed.
+passage's document title, section path, passage id and text to cite; the text's strings hold no Markdown or
+HTML metacharacter (written as \\u escapes: the same JSON, inert where a client renders Markdown). A bad
+argument, an unknown passage or an index still loading is a tool error (`is_error`, a message naming the
+argument and what is allowed), never a protocol error or a 500. Over HTTP every tool call draws one token
+from the caller's rate-limit bucket, the one its /v1 requests use, and bodies are capped at
+PA_MAX_BODY_BYTES. No admin operation is exposed.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from api.schemas import (AnswerOut, DocumentOut, DocumentsResponse, EligibilityR
                          PassageContext, ProfileIn, SearchResponse)
 from assistant.core import Assistant
 from assistant.errors import AssistantError
+from assistant.integrations.markdown import markdown_safe_json
 from assistant.integrations.records import error_text
 from assistant.service import Service
 from assistant.settings import Settings
@@ -84,7 +87,7 @@ def build_mcp(get_assistant: Callable[[], Assistant], guard: Guard | None = None
             guard(ctx.request_context.request)
         try:
             model = fn(get_assistant())
-            return CallToolResult(content=[TextContent(type="text", text=model.model_dump_json())],
+            return CallToolResult(content=[TextContent(type="text", text=markdown_safe_json(model.model_dump_json()))],
                                   structured_content=model.model_dump(mode="json"))
         except AssistantError as exc:  # bad argument (names it), index loading, store down: the model can act
             raise ToolError(error_text(exc)) from exc
