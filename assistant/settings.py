@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(4 * 1024 * 1024, ge=16 * 1024, description="Largest response body of a /v1 endpoint or /dify/retrieval; a larger one is replaced by a 422 naming this setting (a stream ends with an `error` event).")
     max_image_pixels: int = Field(50_000_000, ge=10_000, description="Largest image (width x height, in pixels) read by OCR, checked before it is decoded; a larger one is refused as a possible image bomb.")
     ocr_dpi: int = Field(150, ge=72, le=400, description="Resolution at which PDF pages without a text layer are rendered for OCR.")
+    ocr_max_pixels_per_document: int = Field(500_000_000, ge=1_000_000, description="Most pixels OCR may render for one document, all its pages without a text layer together (an A4 page at 150 dpi is about 2.2 million), counted before anything is rendered; a document needing more is refused. A page is rendered no finer than its images need, and a page without text whose images are tiny is skipped.")
     ocr_timeout_seconds: float = Field(900.0, gt=0, le=7200, description="Longest time the OCR of one document (its scanned pages or image) may take, checked between pages; a slower one is refused.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
@@ -100,6 +101,7 @@ class Settings(BaseSettings):
                           pdf_timeout_seconds=self.pdf_timeout_seconds, max_document_chars=self.max_document_chars,
                           max_meta_chars=self.max_meta_chars, max_image_pixels=self.max_image_pixels,
                           ocr_dpi=self.ocr_dpi, ocr_timeout_seconds=self.ocr_timeout_seconds,
+                          ocr_max_pixels_per_document=self.ocr_max_pixels_per_document,
                           ocr_cache_dir=self.data_dir / "ocr")
 
     def index_config(self) -> IndexConfig:

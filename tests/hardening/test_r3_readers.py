@@ -88,3 +88,74 @@ def test_an_honest_merged_workbook_still_reads(tmp_path, loads):
 
     text = XlsxReader().extract(make_merged_xlsx(tmp_path)).text
     assert len(loads) == 1 and "安家补贴" in text and "万元" in text
+
+
+# ------------------------------------------------------------------ R3-4: what OCR renders is bounded first
+def huge_pages_pdf(path: Path, pages: int, image_px: int) -> Path:
+    """A real PDF (fpdf2) of `pages` pages of 14,400 pt square (the largest PDF page), each drawing one
+    image_px x image_px image (noise) stretched over it; no text layer."""
+    import random
+
+    from fpdf import FPDF
+    from PIL import Image
+
+    rnd = random.Random(7)
+    pdf = FPDF(unit="pt", format=(14400, 14400))
+    for _ in range(pages):
+        pdf.add_page()
+        img = Image.new("L", (image_px, image_px))
+        img.putdata([rnd.randrange(256) for _ in range(image_px * image_px)])
+        pdf.image(img, x=0, y=0, w=14400, h=14400)
+    pdf.output(str(path))
+    return path
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[int]:
+    """The pixel bound of every page OCR renders; a render over 2 million pixels is refused here (the old
+    reader rendered each 14,400 pt page at 50 million: 28 s and +1.1 GB for three of them)."""
+    from retrieval.readers import _pdfscan
+
+    real, seen = _pdfscan.render, []
+
+    def render(doc, index, dpi, max_pixels):
+        seen.append(max_pixels)
+        if max_pixels > 2_000_000:
+            raise AssertionError(f"page {index + 1} rendered at up to {max_pixels:,} pixels")
+        return real(doc, index, dpi, max_pixels)
+
+    monkeypatch.setattr(_pdfscan, "render", render)
+    return seen
+
+
+def test_huge_pages_whose_only_image_is_tiny_are_not_rendered(tmp_path, renders):
+    from retrieval.readers._pdf import PdfReader
+
+    path = huge_pages_pdf(tmp_path / "tiny.pdf", 3, 4)
+    assert path.stat().st_size < 4000
+    with pytest.raises(DocumentError):  # nothing to read: no text
+        PdfReader().extract(path)
+    assert renders == []
+
+
+def test_ocr_pixels_per_document_are_counted_before_the_first_render(tmp_path, renders):
+    from retrieval.readers import ReadLimits
+    from retrieval.readers._pdf import PdfReader
+
+    path = huge_pages_pdf(tmp_path / "three.pdf", 3, 300)
+    with pytest.raises(DocumentError, match=r"rendered at 3,000,000 pixels for OCR; at most 2,500,000 are "
+                                            r"rendered per document \(PA_OCR_MAX_PIXELS_PER_DOCUMENT\)"):
+        PdfReader().extract(path, ReadLimits(ocr_max_pixels_per_document=2_500_000))
+    assert renders == []
+
+
+def test_a_page_of_one_small_image_is_rendered_no_finer_than_the_image_needs(tmp_path, renders):
+    from retrieval.readers._pdf import PdfReader
+    from retrieval.readers._pdfscan import MIN_OCR_PIXELS
+
+    path = huge_pages_pdf(tmp_path / "one.pdf", 1, 300)
+    try:
+        PdfReader().extract(path)
+    except DocumentError:
+        pass  # noise holds no text
+    assert renders == [MIN_OCR_PIXELS]  # not 50 million (PA_MAX_IMAGE_PIXELS)
