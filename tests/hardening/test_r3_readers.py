@@ -5,44 +5,25 @@ R3-3  A 1.5 KB .xlsx whose sheet merges `A1:J100000` (or `A1:XFD1048576`, 17 bil
       sheet XML is read as a stream and the workbook refused naming the sheet and the merge before
       openpyxl loads anything: the test's openpyxl.load_workbook refuses to run for such a file, so the
       old order fails here without doing the expensive work. An honest merged workbook still reads.
-R3-4  (see the OCR tests below) a PDF of huge pages drawing a tiny image is not rendered at all.
+R3-4  A 3 KB PDF of three 14,400 pt pages, each drawing a 4x4 image, was rendered for OCR at 50 million
+      pixels a page (28 s, +1.1 GB). Now what OCR renders is bounded before rendering: such pages are
+      skipped, a page of one small image is rendered no finer than it needs, and a document over
+      PA_OCR_MAX_PIXELS_PER_DOCUMENT is refused before its first page (the test's render refuses to
+      draw over 2 million pixels, so the old reader fails here without doing the expensive work).
+The files are written by evals/hardening_files.py (the bench uses the same).
 
 Speed and memory are measured by `python -m evals hardening-bench` (scenarios r3-xlsx, r3-pdf).
 """
 from __future__ import annotations
 
-import io
 import re
 import zipfile
-from pathlib import Path
 
 import pytest
 
+from evals.hardening_files import edited_xlsx, huge_pages_pdf, merged_xlsx
 from retrieval.errors import DocumentError
 from retrieval.readers._xlsx import XlsxReader
-
-
-def xlsx_with(path: Path, sheet_xml_edit) -> Path:
-    """A real one-sheet workbook (openpyxl), its sheet XML then edited the way an attacker would."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.active["A1"] = "测试市人才奖补标准（测试用虚构文件）"
-    wb.active["A2"] = "安家补贴"
-    buf = io.BytesIO()
-    wb.save(buf)
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = sheet_xml_edit(data.decode()).encode()
-            out.writestr(info, data)
-    return path
-
-
-def merging(ref: str):
-    return lambda xml: xml.replace("</sheetData>", f'</sheetData><mergeCells count="1"><mergeCell ref="{ref}"/>'
-                                                   "</mergeCells>")
 
 
 @pytest.fixture
@@ -67,7 +48,7 @@ def loads(monkeypatch) -> list[str]:
 
 @pytest.mark.parametrize("ref, cells", [("A1:J100000", "1,000,000"), ("A1:XFD1048576", "17,179,869,184")])
 def test_an_xlsx_merging_too_many_cells_is_refused_before_it_is_loaded(tmp_path, loads, ref, cells):
-    path = xlsx_with(tmp_path / "merged.xlsx", merging(ref))
+    path = merged_xlsx(tmp_path / "merged.xlsx", ref)
     assert path.stat().st_size < 8000  # a few KB
     with pytest.raises(DocumentError) as caught:
         XlsxReader().extract(path)
@@ -76,7 +57,7 @@ def test_an_xlsx_merging_too_many_cells_is_refused_before_it_is_loaded(tmp_path,
 
 
 def test_an_xlsx_whose_cells_span_too_far_is_refused_before_it_is_loaded(tmp_path, loads):
-    far = xlsx_with(tmp_path / "far.xlsx", lambda xml: xml.replace(
+    far = edited_xlsx(tmp_path / "far.xlsx", lambda xml: xml.replace(
         "</sheetData>", '<row r="900000"><c r="AZ900000" t="inlineStr"><is><t>远</t></is></c></row></sheetData>'))
     with pytest.raises(DocumentError, match=r"spans 46,800,000 cells \(sheet1.xml: 900,000 rows x 52 columns\)"):
         XlsxReader().extract(far)
@@ -91,25 +72,6 @@ def test_an_honest_merged_workbook_still_reads(tmp_path, loads):
 
 
 # ------------------------------------------------------------------ R3-4: what OCR renders is bounded first
-def huge_pages_pdf(path: Path, pages: int, image_px: int) -> Path:
-    """A real PDF (fpdf2) of `pages` pages of 14,400 pt square (the largest PDF page), each drawing one
-    image_px x image_px image (noise) stretched over it; no text layer."""
-    import random
-
-    from fpdf import FPDF
-    from PIL import Image
-
-    rnd = random.Random(7)
-    pdf = FPDF(unit="pt", format=(14400, 14400))
-    for _ in range(pages):
-        pdf.add_page()
-        img = Image.new("L", (image_px, image_px))
-        img.putdata([rnd.randrange(256) for _ in range(image_px * image_px)])
-        pdf.image(img, x=0, y=0, w=14400, h=14400)
-    pdf.output(str(path))
-    return path
-
-
 @pytest.fixture
 def renders(monkeypatch) -> list[int]:
     """The pixel bound of every page OCR renders; a render over 2 million pixels is refused here (the old

@@ -13,7 +13,6 @@ An honest backup of the same version still restores (under a running server: tes
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,8 @@ from pathlib import Path
 import pytest
 from docfixtures import VOUCHER, VOUCHER_Q
 from helpers import test_settings
+
+from evals.hardening_files import resum, tamper_passages
 
 pytestmark = [pytest.mark.slow]
 SECRET = "外部机密文件：不应进入语料库（测试用虚构内容）"
@@ -51,14 +52,6 @@ def state(settings) -> tuple[dict, str]:
     files = {str(p.relative_to(settings.corpus_dir)): p.read_bytes() for p in settings.corpus_dir.rglob("*")
              if p.is_file()}
     return files, open_store(settings.store_config()).active().name
-
-
-def resum(bk: Path) -> None:
-    """Recompute every checksum of the manifest (following links, as a careless tool would), listing new files."""
-    manifest = json.loads((bk / "manifest.json").read_text())
-    files = {str(p.relative_to(bk)) for p in bk.rglob("*") if p.is_file() and p.name != "manifest.json"}
-    manifest["files"] = {n: hashlib.sha256((bk / n).read_bytes()).hexdigest() for n in sorted(files)}
-    (bk / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
 
 
 def copy_of_backup(root: Path, tmp_path: Path) -> Path:
@@ -115,14 +108,6 @@ def test_the_cli_refuses_a_linked_directory_and_copies_nothing_from_outside(libr
     assert state(settings) == before
     assert not any(SECRET in p.read_text(encoding="utf-8", errors="replace")
                    for p in settings.corpus_dir.rglob("*") if p.is_file())
-
-
-def tamper_passages(bk: Path, change) -> None:
-    path = bk / "index" / "passages.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    change(rows)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    resum(bk)
 
 
 def _long_text(rows):
