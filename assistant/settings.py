@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     ui_concurrency: int = Field(2, ge=1, le=64, description="Events of one kind (e.g. chat answers) the UI runs at once in each process.")
     ui_uploads_per_hour: int = Field(30, ge=1, description="Files each client may upload to the UI (文档 and 评测 tabs) per hour; above: 429.")
     ui_upload_bytes_per_hour: int = Field(100 * 1024 * 1024, ge=1024, description="Bytes each client may upload to the UI per hour; above: 429.")
+    mcp_max_streams: int = Field(32, ge=1, le=10_000, description="Most MCP event streams (GET /mcp, text/event-stream) open at once in each process, all clients together (2 per client); another is refused with 429 until one closes.")
+    mcp_stream_idle_seconds: float = Field(60.0, ge=1, le=86400, description="An MCP event stream on which nothing was sent for this long is closed (the client reconnects when it needs to).")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Origins allowed to call the API from a browser (CORS), comma-separated or a JSON list, e.g. https://a.example,https://b.example; '*' = any; empty = CORS off.")
     index_poll_seconds: float = Field(10.0, ge=0, le=3600, description="How often `serve` checks whether another process switched the active index (docs add/remove, index); 0 = never.")
     index_retain_seconds: float = Field(120.0, ge=0, le=86400, description="How long an index replaced by a build is kept at least (requests still running on it finish); it is dropped later, once no serving process holds it.")

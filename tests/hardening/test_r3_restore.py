@@ -21,8 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from docfixtures import VOUCHER, VOUCHER_Q
-from helpers import test_settings
+from docfixtures import VOUCHER_Q, voucher_library
 
 from evals.hardening_files import resum, tamper_passages
 
@@ -33,13 +32,9 @@ SECRET = "外部机密文件：不应进入语料库（测试用虚构内容）"
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     from assistant.backup import backup
-    from assistant.core import Assistant
 
     root = tmp_path_factory.mktemp("r3-restore")
-    (root / "corpus").mkdir()
-    (root / "corpus" / "voucher.txt").write_text(VOUCHER, encoding="utf-8")
-    settings = test_settings(data_dir=root / "data", corpus_dir=root / "corpus")
-    Assistant.build(settings)
+    settings = voucher_library(root)
     backup(settings, root / "bk")
     (root / "outside").mkdir()
     (root / "outside" / "secret.txt").write_text(SECRET, encoding="utf-8")

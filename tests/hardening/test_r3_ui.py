@@ -15,8 +15,8 @@ import json
 
 import httpx
 import pytest
-from docfixtures import VOUCHER
-from helpers import ThreadedServer, parse_sse, test_settings
+from docfixtures import voucher_library
+from helpers import ThreadedServer, parse_sse
 
 pytestmark = [pytest.mark.slow]
 UI = "/ui/gradio_api"
@@ -28,12 +28,8 @@ def url(tmp_path_factory):
     from api.app import create_app
     from assistant.core import Assistant
 
-    root = tmp_path_factory.mktemp("r3-ui")
-    (root / "corpus").mkdir()
-    (root / "corpus" / "voucher.txt").write_text(VOUCHER, encoding="utf-8")
-    settings = test_settings(data_dir=root / "data", corpus_dir=root / "corpus", trust_forwarded=True,
-                             ui_uploads_per_hour=FILES, ui_upload_bytes_per_hour=BYTES)
-    Assistant.build(settings)
+    settings = voucher_library(tmp_path_factory.mktemp("r3-ui"), trust_forwarded=True, ui_uploads_per_hour=FILES,
+                               ui_upload_bytes_per_hour=BYTES)
     app = create_app(settings, assistant=Assistant.from_settings(settings, build=False))
     with ThreadedServer(app) as served:
         yield served
