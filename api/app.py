@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     buckets = TokenBuckets(limit, settings.rate_limit_burst) if limit > 0 else None
     guard = rate_guard(buckets, limit, settings.rate_limit_burst, settings.trust_forwarded) if buckets is not None \
         else None
-    mcp = MCPEndpoint(lambda: build_mcp(service.get, guard), settings)
+    mcp = MCPEndpoint(lambda: build_mcp(service.get, guard), settings, buckets)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

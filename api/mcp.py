@@ -7,10 +7,13 @@
     list_documents()                       -> DocumentsResponse    the same as GET /v1/documents
 
 Results are the /v1 wire schemas (structured content, and the same JSON as text), so an agent has each
-passage's document title, section path, passage id and text to cite. A bad argument, an unknown passage or
-an index still loading is a tool error (`is_error`, a message naming the argument and what is allowed), never
-a protocol error or a 500. Over HTTP every tool call draws one token from the caller's rate-limit bucket, the
-one its /v1 requests use, and bodies are capped at PA_MAX_BODY_BYTES. No admin operation is exposed.
+passage's document title, section path, passage id and text to cite; the text's strings hold no Markdown or
+HTML metacharacter (written as \\u escapes: the same JSON, inert where a client renders Markdown). A bad
+argument, an unknown passage or an index still loading is a tool error (`is_error`, a message naming the
+argument and what is allowed), never a protocol error or a 500. Over HTTP every tool call draws one token
+from the caller's rate-limit bucket, the one its /v1 requests use, and bodies are capped at
+PA_MAX_BODY_BYTES. No admin operation is exposed. An event stream (`GET /mcp`, text/event-stream) takes a
+token too, is bounded per client and in all (PA_MCP_MAX_STREAMS) and closed when idle (api/mcp_streams.py).
 """
 from __future__ import annotations
 
@@ -28,11 +31,13 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
 from api.convert import answer_out, hit_out, passage_out, profile_of
+from api.mcp_streams import StreamGate, is_stream
 from api.ratelimit import TokenBuckets, client_key, limit_message
 from api.schemas import (AnswerOut, DocumentOut, DocumentsResponse, EligibilityResponse, FilterValue, Message,
                          PassageContext, ProfileIn, SearchResponse)
 from assistant.core import Assistant
 from assistant.errors import AssistantError
+from assistant.integrations.markdown import markdown_safe_json
 from assistant.integrations.records import error_text
 from assistant.service import Service
 from assistant.settings import Settings
@@ -84,7 +89,7 @@ def build_mcp(get_assistant: Callable[[], Assistant], guard: Guard | None = None
             guard(ctx.request_context.request)
         try:
             model = fn(get_assistant())
-            return CallToolResult(content=[TextContent(type="text", text=model.model_dump_json())],
+            return CallToolResult(content=[TextContent(type="text", text=markdown_safe_json(model.model_dump_json()))],
                                   structured_content=model.model_dump(mode="json"))
         except AssistantError as exc:  # bad argument (names it), index loading, store down: the model can act
             raise ToolError(error_text(exc)) from exc
@@ -181,8 +186,10 @@ class MCPEndpoint:
     """The ASGI app behind the /mcp route. The host app's lifespan enters `running()`: a fresh MCP server and
     session manager each time (the SDK's session manager runs only once, and an app's lifespan may run again)."""
 
-    def __init__(self, build: Callable[[], MCPServer], settings: Settings):
+    def __init__(self, build: Callable[[], MCPServer], settings: Settings, buckets: TokenBuckets | None = None):
         self.build = build
+        self.streams = StreamGate(settings.mcp_max_streams, settings.mcp_stream_idle_seconds, settings.trust_forwarded,
+                                  buckets, settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.options = {"streamable_http_path": "/mcp", "max_request_body_size": settings.max_body_bytes,
                         "stateless_http": True,  # no session for clients before 2026-07-28 either: any worker answers
                         "transport_security": transport_security(settings)}
@@ -204,6 +211,8 @@ class MCPEndpoint:
             response = JSONResponse({"detail": "the MCP server is not running: the app's lifespan has not started"},
                                     status_code=503)
             return await response(scope, receive, send)
+        if is_stream(scope):  # GET with Accept: text/event-stream: bounded per client and in all, closed when idle
+            return await self.streams(self.live[-1], scope, receive, send)
         await self.live[-1](scope, receive, send)
 
 

@@ -7,8 +7,13 @@
   client's upload) is refused with 403 before Gradio copies it anywhere. (Gradio checks this itself only
   for apps started with `launch()`, not for an app mounted in FastAPI.)
 * Uploads: at most `uploads_per_hour` files and `upload_bytes_per_hour` bytes per client (429 above,
-  with Retry-After). The reply names each file relative to Gradio's cache, never by the server's path;
+  with Retry-After), counted as the request streams (the files by the multipart boundaries, the bytes as
+  they arrive, whatever Content-Length says): a request that passes the budget is cut there and refused,
+  nothing of it kept. The reply names each file relative to Gradio's cache, never by the server's path;
   such relative names are mapped back for this client's events and `file=` downloads.
+* Only the routes the page and the event API use are open (OPEN, OPEN_PREFIXES); every other Gradio
+  route under the mount (`process_recording`, `stream/…`, `proxy=`, `vibe-…`, `run-history`, `monitoring`
+  and whatever a later Gradio adds) answers 404.
 
 The per-minute rate limit of events is `api.ratelimit.RateLimit` (the same bucket as `/v1`).
 """
@@ -26,6 +31,14 @@ from api.ratelimit import client_key
 
 HOUR = 3600.0
 EVENTS = ("/queue/join", "/call/", "/run/", "/api/", "/component_server")
+OPEN = {"/queue/join", "/queue/data", "/queue/status", "/cancel", "/reset", "/upload", "/upload_progress", "/info",
+        "/startup-events", "/app_id", "/deep_link", "/component_server", "/login_check", "/user", "/theme.css"}
+OPEN_PREFIXES = ("/file=", "/heartbeat/", "/call/", "/run/", "/api/")
+CLOSED_PAGES = ("/monitoring",)  # Gradio pages beside its API that the app does not use
+
+
+class UploadCut(Exception):
+    """An upload passed the client's budget while it streamed."""
 
 
 class UploadLedger:
@@ -47,11 +60,12 @@ class UploadLedger:
             self.clients.popitem(last=False)
         return entry
 
-    def refusal(self, client: str, size: int) -> tuple[str, int] | None:
-        """(why, seconds to wait) when `client` may not upload `size` more bytes now, else None."""
+    def refusal(self, client: str, size: int, files: int = 0) -> tuple[str, int] | None:
+        """(why, seconds to wait) when `client` may not upload `size` more bytes now (and `files` more files,
+        when given), else None."""
         entry = self._entry(client)
         sent = sum(n for _, n in entry["sent"])
-        if len(entry["files"]) >= self.files_per_hour:
+        if len(entry["files"]) + files > self.files_per_hour or len(entry["files"]) >= self.files_per_hour:
             why = f"at most {self.files_per_hour} files per hour per client (PA_UI_UPLOADS_PER_HOUR)"
         elif sent + size > self.bytes_per_hour:
             why = f"at most {self.bytes_per_hour} bytes per hour per client (PA_UI_UPLOAD_BYTES_PER_HOUR)"
@@ -71,10 +85,36 @@ class UploadLedger:
         return path in self._entry(client)["files"]
 
 
+class PartCounter:
+    """The parts of a multipart/form-data body seen so far (each starts with the boundary line), counted
+    across chunks; 0 for any other body."""
+
+    def __init__(self, scope):
+        ctype = next((v for k, v in scope.get("headers", []) if k == b"content-type"), b"")
+        boundary = next((p.split(b"=", 1)[1].strip().strip(b'"') for p in ctype.split(b";")
+                         if p.strip().lower().startswith(b"boundary=")), b"")
+        self.delimiter = b"\r\n--" + boundary if boundary else b""
+        self.tail = b"\r\n"  # the body's first boundary has no CRLF before it
+        self.count = 0
+
+    def feed(self, chunk: bytes) -> int:
+        """The parts started so far, the closing delimiter not counted as one."""
+        if not self.delimiter:
+            return 0
+        data, size = self.tail + chunk, len(self.delimiter)
+        at = data.find(self.delimiter)
+        while at >= 0 and at + size + 2 <= len(data):  # decided once the 2 bytes after it (`--`: the end) are here
+            self.count += data[at + size:at + size + 2] != b"--"
+            at = data.find(self.delimiter, at + 1)
+        self.tail = data[-(size + 1):]  # a delimiter not decided yet starts in here; a decided one cannot
+        return self.count
+
+
 class UIGuard:
     def __init__(self, app, upload_folder: str, max_body: int, uploads_per_hour: int, upload_bytes_per_hour: int,
                  trust_forwarded: bool = False, prefix: str = "/ui/gradio_api"):
         self.app = app
+        self.mount = prefix.rsplit("/", 1)[0]
         self.folder = Path(upload_folder).resolve()
         self.max_body = max_body
         self.ledger = UploadLedger(uploads_per_hour, upload_bytes_per_hour)
@@ -83,9 +123,13 @@ class UIGuard:
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith(tuple(self.mount + p for p in CLOSED_PAGES)):
+            return await reply(send, 404, "Not Found")
         if not path.startswith(self.prefix + "/"):
             return await self.app(scope, receive, send)
         sub, client = path[len(self.prefix):], client_key(scope, self.trust_forwarded)
+        if sub.rstrip("/") not in OPEN and not sub.startswith(OPEN_PREFIXES):
+            return await reply(send, 404, "Not Found")  # a Gradio route this app does not use
         if scope["method"] == "POST" and sub.rstrip("/") == "/upload":
             return await self._upload(scope, receive, send, client)
         if scope["method"] == "POST" and sub.startswith(EVENTS):
@@ -155,16 +199,25 @@ class UIGuard:
             return await reply(send, 429, f"upload refused: {refusal[0]}; retry in {refusal[1]} s",
                                {"retry-after": str(refusal[1])})
         seen = {"bytes": 0}
+        parts = PartCounter(scope)
+        cut: list[tuple[str, int]] = []
 
         async def counting():
             message = await receive()
-            seen["bytes"] += len(message.get("body", b""))
+            body = message.get("body", b"")
+            seen["bytes"] += len(body)
+            refusal = self.ledger.refusal(client, seen["bytes"], parts.feed(body))
+            if refusal and message["type"] == "http.request":
+                cut.append(refusal)
+                raise UploadCut(refusal[0])
             return message
 
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
         async def capture(message):
+            if cut:
+                return  # the request was cut: its refusal is sent instead of whatever Gradio answers
             if message["type"] == "http.response.start":
                 start.update(message)
                 return
@@ -184,7 +237,15 @@ class UIGuard:
             await send({**start, "headers": headers + [(b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
 
-        await self.app(scope, counting, capture)
+        try:
+            await self.app(scope, counting, capture)
+        except Exception:  # noqa: BLE001 - UploadCut, as it is or wrapped by Gradio or an exception group
+            if not cut:
+                raise
+        if cut:
+            self.ledger.record(client, seen["bytes"], [])  # what was read counts; no file of it is usable
+            await reply(send, 429, f"upload refused: {cut[0][0]}; retry in {cut[0][1]} s",
+                        {"retry-after": str(cut[0][1])})
 
     def _relative(self, path: str) -> str:
         try:

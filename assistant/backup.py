@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import io
 import json
 import logging
 import os
@@ -38,21 +39,27 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import AssistantError, IndexFailure
+from assistant.backup_check import (
+    PassageLimits,
+    backup_files,
+    check_passages,
+    check_signature,
+    check_vectors,
+    copy_inside,
+    read_inside,
+    sha256_inside,
+    sign,
+)
+from assistant.errors import BackupError, IndexFailure
 from assistant.feedback import feedback_path, read_feedback
 from assistant.library import library_lock
 from assistant.settings import Settings
 from retrieval.embedders import embedder_name
 from retrieval.index import INDEX_FORMAT, bm25_dir, collect_garbage, outdated_notice
-from retrieval.passage import Passage
 from retrieval.store import open_store
 
 log = logging.getLogger(__name__)
 BACKUP_FORMAT = 1
-
-
-class BackupError(AssistantError):
-    """A backup cannot be written, or a restore is refused; the message names why (nothing changed)."""
 
 
 @dataclass
@@ -124,38 +131,49 @@ def _write(settings: Settings, work: Path) -> BackupReport:
         "documents": len({p.doc_id for p in passages}), "passages": len(passages),
         "files": {str(p.relative_to(work)): _sha256(p) for p in sorted(work.rglob("*")) if p.is_file()},
     }
+    if settings.backup_key is not None:
+        manifest["signature"] = sign(manifest, settings.backup_key.get_secret_value())
     (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return BackupReport(work, manifest["documents"], len(passages), len(files), feedback.count(b"\n"), 0.0)
 
 
 # ------------------------------------------------------------------ restore
-def check_backup(src: Path) -> dict[str, Any]:
-    """The manifest of a complete, unaltered backup this version can read; BackupError naming why not."""
+def check_backup(src: Path, key: str | None = None) -> dict[str, Any]:
+    """The manifest of a complete, unaltered backup this version can read; BackupError naming why not.
+    Only regular files and directories, opened without following links (assistant.backup_check)."""
     src = Path(src)
+    if not src.is_dir():
+        raise BackupError(f"{src} is not a backup: it is not a directory")
     try:
-        manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BackupError(f"{src} is not a backup: it has no manifest.json") from None
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(read_inside(src, "manifest.json").decode("utf-8"))
+    except BackupError as exc:
+        if "is missing" in str(exc):
+            raise BackupError(f"{src} is not a backup: it has no manifest.json") from None
+        raise
+    except ValueError as exc:
         raise BackupError(f"{src}/manifest.json cannot be read: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise BackupError(f"{src}/manifest.json is not a backup manifest (a JSON object)")
     found = manifest.get("format")
     if found != BACKUP_FORMAT:
         raise BackupError(f"{src} is a backup of format {found!r}; this version restores format {BACKUP_FORMAT} only")
-    for name, digest in manifest.get("files", {}).items():
-        path = src / name
-        if ".." in Path(name).parts or Path(name).is_absolute():
+    check_signature(manifest, key, src)
+    files = manifest.get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(d, str) for d in files.values()):
+        raise BackupError(f"{src}/manifest.json has no list of files with their checksums")
+    present = set(backup_files(src))  # refuses links, devices, FIFOs
+    for name, digest in files.items():
+        if name not in present and (".." in Path(name).parts or Path(name).is_absolute()):
             raise BackupError(f"{src}/manifest.json names a file outside the backup: {name!r}")
-        if not path.is_file():
+        if name not in present:
             raise BackupError(f"{src} is incomplete: {name} is missing")
-        if _sha256(path) != digest:
+        if sha256_inside(src, name) != digest:
             raise BackupError(f"{src}/{name} does not match its checksum in manifest.json (altered or damaged)")
-    listed = set(manifest.get("files", {}))
-    extra = [str(p.relative_to(src)) for p in src.rglob("*") if p.is_file() and p.name != "manifest.json"
-             and str(p.relative_to(src)) not in listed]
+    extra = sorted(present - set(files) - {"manifest.json"})
     if extra:
-        raise BackupError(f"{src} has files its manifest does not list: {', '.join(sorted(extra)[:5])}")
+        raise BackupError(f"{src} has files its manifest does not list: {', '.join(extra[:5])}")
     for needed in ("index/info.json", "index/passages.jsonl", "index/embeddings.npy", "feedback.jsonl"):
-        if needed not in listed:
+        if needed not in files:
             raise BackupError(f"{src} is incomplete: {needed} is missing")
     return manifest
 
@@ -163,8 +181,14 @@ def check_backup(src: Path) -> dict[str, Any]:
 def restore(settings: Settings, src: Path, progress=None) -> BackupReport:
     started = time.perf_counter()
     src = Path(src)
-    manifest = check_backup(src)
-    info = json.loads((src / "index" / "info.json").read_text(encoding="utf-8"))
+    key = settings.backup_key.get_secret_value() if settings.backup_key is not None else None
+    manifest = check_backup(src, key)
+    try:
+        info = json.loads(read_inside(src, "index/info.json").decode("utf-8"))
+    except ValueError as exc:
+        raise BackupError(f"{src}/index/info.json cannot be read: {exc}") from exc
+    if not isinstance(info, dict):
+        raise BackupError(f"{src}/index/info.json is not the index information (a JSON object)")
     notices = []
     if notice := outdated_notice(info):
         notices.append(f"{notice}: its index is rebuilt from its corpus")
@@ -177,20 +201,24 @@ def restore(settings: Settings, src: Path, progress=None) -> BackupReport:
     kept = corpus.with_name(f".{corpus.name}.before-restore-{stamp}")
     with library_lock(settings):
         shutil.rmtree(staged, ignore_errors=True)
-        if (src / "corpus").is_dir():
-            shutil.copytree(src / "corpus", staged)
-        else:
-            staged.mkdir()
+        staged.mkdir()
         store = open_store(settings.store_config())
         collection = None
+        fb_tmp = feedback_path(settings.data_dir).with_name(f".feedback.jsonl.restore-{stamp}")
         try:
+            for name, digest in manifest["files"].items():  # copied as summed: a file swapped since is refused
+                if Path(name).parts[0] == "corpus" and copy_inside(src, name, staged.joinpath(
+                        *Path(name).parts[1:])) != digest:
+                    raise BackupError(f"{src}/{name} changed while it was restored; nothing was restored")
             if not notices:
                 collection, info = _stage_index(settings, store, src, info)
-            fb_tmp = feedback_path(settings.data_dir).with_name(f".feedback.jsonl.restore-{stamp}")
             fb_tmp.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src / "feedback.jsonl", fb_tmp)
+            fb_tmp.unlink(missing_ok=True)
+            if copy_inside(src, "feedback.jsonl", fb_tmp) != manifest["files"]["feedback.jsonl"]:
+                raise BackupError(f"{src}/feedback.jsonl changed while it was restored; nothing was restored")
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
+            fb_tmp.unlink(missing_ok=True)
             if collection is not None:
                 store.client.delete_collection(collection.name)
             raise
@@ -205,7 +233,7 @@ def restore(settings: Settings, src: Path, progress=None) -> BackupReport:
 
             Assistant.build(settings, rebuild=True, progress=progress)
     return BackupReport(src, manifest["documents"], manifest["passages"],
-                        len(_visible_files(corpus)), (src / "feedback.jsonl").read_bytes().count(b"\n"),
+                        len(_visible_files(corpus)), feedback_path(settings.data_dir).read_bytes().count(b"\n"),
                         time.perf_counter() - started, notices, kept)
 
 
@@ -213,16 +241,19 @@ def _stage_index(settings: Settings, store, src: Path, info: dict[str, Any]):
     """The backup's passages and vectors as a new, not yet active, collection (+ its BM25 cache)."""
     from retrieval.bm25 import BM25Retriever
 
-    records = [json.loads(line) for line in (src / "index" / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
-    passages = [Passage.from_record(r["id"], r["text"], r["metadata"]) for r in records]
-    vectors = np.load(src / "index" / "embeddings.npy")
-    if len(vectors) != len(passages):
-        raise BackupError(f"{src}: {len(passages)} passages but {len(vectors)} vectors")
+    limits = PassageLimits(settings.max_passage_chars, settings.max_meta_chars, settings.max_document_passages)
+    passages = check_passages(io.BytesIO(read_inside(src, "index/passages.jsonl")), limits,
+                              f"{src}/index/passages.jsonl")  # held to an upload's limits: checksums prove nothing
+    try:
+        vectors = np.load(io.BytesIO(read_inside(src, "index/embeddings.npy")), allow_pickle=False)
+    except ValueError as exc:
+        raise BackupError(f"{src}/index/embeddings.npy cannot be read: {exc}") from exc
+    vectors = check_vectors(vectors, len(passages), f"{src}/index/embeddings.npy")
     build_id = time.strftime("%Y%m%d%H%M%S") + "-restor"
     info = {**info, "format": INDEX_FORMAT, "restored_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     collection = store.create_build(build_id, info)
     try:
-        store.add(collection, passages, vectors.astype(np.float32))
+        store.add(collection, passages, vectors)
         if collection.count() != len(passages):
             raise IndexFailure(f"wrote {collection.count()} of {len(passages)} passages; nothing was restored")
         bm25 = BM25Retriever.build([p.id for p in passages], [p.index_text for p in passages],

@@ -11,6 +11,7 @@
     │   └── StoreUnavailable       the vector store does not answer
     ├── FeedbackError              feedback could not be recorded
     ├── BudgetExceeded             one request would cost more than a PA_MAX_* limit allows
+    ├── BackupError                a backup cannot be written, or a restore is refused (nothing changed)
     └── LLMError                   the LLM endpoint failed (the answer falls back to extractive)
         ├── LLMTimeout             no answer within PA_LLM_TIMEOUT
         ├── LLMConnectionError     the endpoint cannot be reached              (retried)
@@ -40,7 +41,7 @@ __all__ = [
     "AssistantError", "ConfigError", "DocumentError", "EmbedderError", "InvalidQuery", "IndexFailure",
     "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "LLMError", "LLMTimeout",
     "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError", "LLMBadRequest", "LLMBadOutput",
-    "BudgetExceeded",
+    "BudgetExceeded", "BackupError",
 ]
 
 
@@ -50,6 +51,10 @@ class DatasetError(AssistantError, ValueError):
 
 class FeedbackError(AssistantError):
     """Feedback could not be recorded (a bad vote, an over-long comment, an unwritable file)."""
+
+
+class BackupError(AssistantError):
+    """A backup cannot be written, or a restore is refused; the message names why (nothing changed)."""
 
 
 class BudgetExceeded(AssistantError):

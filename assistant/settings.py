@@ -56,12 +56,15 @@ class Settings(BaseSettings):
     ui_concurrency: int = Field(2, ge=1, le=64, description="Events of one kind (e.g. chat answers) the UI runs at once in each process.")
     ui_uploads_per_hour: int = Field(30, ge=1, description="Files each client may upload to the UI (文档 and 评测 tabs) per hour; above: 429.")
     ui_upload_bytes_per_hour: int = Field(100 * 1024 * 1024, ge=1024, description="Bytes each client may upload to the UI per hour; above: 429.")
+    mcp_max_streams: int = Field(32, ge=1, le=10_000, description="Most MCP event streams (GET /mcp, text/event-stream) open at once in each process, all clients together (2 per client); another is refused with 429 until one closes.")
+    mcp_stream_idle_seconds: float = Field(60.0, ge=1, le=86400, description="An MCP event stream on which nothing was sent for this long is closed (the client reconnects when it needs to).")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Origins allowed to call the API from a browser (CORS), comma-separated or a JSON list, e.g. https://a.example,https://b.example; '*' = any; empty = CORS off.")
     index_poll_seconds: float = Field(10.0, ge=0, le=3600, description="How often `serve` checks whether another process switched the active index (docs add/remove, index); 0 = never.")
     index_retain_seconds: float = Field(120.0, ge=0, le=86400, description="How long an index replaced by a build is kept at least (requests still running on it finish); it is dropped later, once no serving process holds it.")
     model_name: str = Field("policy-assistant", description="Model id the OpenAI-compatible endpoint reports.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (documents upload/remove); unset = they are disabled (403).")
     dify_api_key: SecretStr | None = Field(None, description="Bearer key Dify sends to the External Knowledge API (POST /dify/retrieval), compared in constant time; unset = that endpoint answers 403.")
+    backup_key: SecretStr | None = Field(None, description="Key that signs backups (HMAC-SHA256 of the manifest, which holds every file's SHA-256); when set, `restore` refuses a backup that is unsigned or whose signature does not match. Unset = backups are unsigned, and a restore still checks every passage against the upload limits.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest document upload accepted (413 above).")
     max_docx_uncompressed_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Largest total uncompressed size of a .docx package (the sum of its ZIP entries), checked before it is opened; a larger one is refused as a possible ZIP bomb.")
     max_docx_compression_ratio: float = Field(200.0, ge=1.0, description="Largest compression ratio (uncompressed / compressed) of one .docx entry over 1 MB; a higher one is refused as a possible ZIP bomb.")
@@ -76,6 +79,7 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(4 * 1024 * 1024, ge=16 * 1024, description="Largest response body of a /v1 endpoint or /dify/retrieval; a larger one is replaced by a 422 naming this setting (a stream ends with an `error` event).")
     max_image_pixels: int = Field(50_000_000, ge=10_000, description="Largest image (width x height, in pixels) read by OCR, checked before it is decoded; a larger one is refused as a possible image bomb.")
     ocr_dpi: int = Field(150, ge=72, le=400, description="Resolution at which PDF pages without a text layer are rendered for OCR.")
+    ocr_max_pixels_per_document: int = Field(500_000_000, ge=1_000_000, description="Most pixels OCR may render for one document, all its pages without a text layer together (an A4 page at 150 dpi is about 2.2 million), counted before anything is rendered; a document needing more is refused. A page is rendered no finer than its images need, and a page without text whose images are tiny is skipped.")
     ocr_timeout_seconds: float = Field(900.0, gt=0, le=7200, description="Longest time the OCR of one document (its scanned pages or image) may take, checked between pages; a slower one is refused.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
@@ -101,6 +105,7 @@ class Settings(BaseSettings):
                           pdf_timeout_seconds=self.pdf_timeout_seconds, max_document_chars=self.max_document_chars,
                           max_meta_chars=self.max_meta_chars, max_image_pixels=self.max_image_pixels,
                           ocr_dpi=self.ocr_dpi, ocr_timeout_seconds=self.ocr_timeout_seconds,
+                          ocr_max_pixels_per_document=self.ocr_max_pixels_per_document,
                           ocr_cache_dir=self.data_dir / "ocr")
 
     def index_config(self) -> IndexConfig:

@@ -359,17 +359,21 @@ def hardening_bench(
     before: Optional[Path] = typer.Option(None, "--before", help="Another checkout (e.g. a worktree of the "
                                                                   "version before) measured in the same run."),
     f2_chars: int = typer.Option(20_000, "--f2-chars", min=1000, help="Length of finding 2's one-line document."),
+    scenarios: str = typer.Option("", "--scenarios", help="Comma-separated scenarios to run (default: all)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
 ):
     """RSS and p95 of a normal question while the worst request of each hardening finding runs beside it."""
     from evals.hardening_bench import SCENARIOS, run_hardening_bench
 
-    result = run_hardening_bench(Path(__file__).resolve().parents[1], before, seconds, attackers, f2_chars)
+    chosen = tuple(n.strip() for n in scenarios.split(",") if n.strip()) or SCENARIOS
+    if unknown := [n for n in chosen if n not in SCENARIOS]:
+        raise typer.BadParameter(f"unknown scenarios {unknown}; allowed: {', '.join(SCENARIOS)}")
+    result = run_hardening_bench(Path(__file__).resolve().parents[1], before, seconds, attackers, f2_chars, chosen)
     table = Table(title="a normal question beside the worst request of each finding")
     for col in ("version", "scenario", "p50 ms", "p95 ms", "answers", "normal status", "attack status", "peak RSS MB"):
         table.add_column(col)
     for version in ("before", "after"):
-        for name in SCENARIOS if version in result else ():
+        for name in result["scenarios"] if version in result else ():
             r = result[version][name]
             table.add_row(version, name, str(r["normal_p50_ms"]), str(r["normal_p95_ms"]), str(r["normal_count"]),
                           str(r["normal_status"]), str(r["attack_status"]), str(r["peak_rss_mb"]))

@@ -53,6 +53,18 @@ def private_index(built_settings, root: Path, **extra):
     shutil.copytree(built_settings.data_dir, root / "data")
     return test_settings(**{"data_dir": root / "data", "corpus_dir": root / "corpus", **extra})
 
+def voucher_library(root: Path, **extra):
+    """A small library built under `root`: corpus/voucher.txt (VOUCHER), its index (real embedder, real Chroma)."""
+    from helpers import test_settings
+
+    from assistant.core import Assistant
+
+    (root / "corpus").mkdir(parents=True)
+    (root / "corpus" / "voucher.txt").write_text(VOUCHER, encoding="utf-8")
+    settings = test_settings(**{"data_dir": root / "data", "corpus_dir": root / "corpus", **extra})
+    Assistant.build(settings)
+    return settings
+
 # ----------------------------------------------------------------------------- helpers
 
 

@@ -3,7 +3,8 @@
 The last user message is the question and earlier messages are the history. The answer text ends with a
 参考来源 list, and the structured citations travel in an extra `citations` field (on the response, or on
 the final chunk when streaming), so chat clients that only show text keep the references, and
-integrators get them as data.
+integrators get them as data. The reply's text is inert Markdown (assistant.integrations.markdown): the chat
+clients render Markdown, and what a document says must not become a tag, a link or an image there.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from api.schemas import ChatMessage, ChatRequest
 from api.sse import SSE_HEADERS, event
 from assistant.answer import Answer
 from assistant.errors import InvalidQuery
-from assistant.integrations.records import SOURCES_HEADER, answer_text, sources_block
+from assistant.integrations.markdown import MarkdownStream, markdown_safe, sources_safe
+from assistant.integrations.records import SOURCES_HEADER
 from assistant.validation import check_message, check_text
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: Settin
     model = settings.model_name
     if not req.stream:
         answer = assistant.ask(question, history)
-        text = answer_text(answer)
+        text = markdown_safe(answer.answer) + sources_safe(answer.citations)
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop", "logprobs": None}],
@@ -98,19 +100,20 @@ def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: Settin
 
     def stream() -> Iterator[str]:
         yield chunk({"role": "assistant", "content": ""})
-        shown = ""
+        shown, safe = "", MarkdownStream()
         try:
             for ev in events:
                 if ev.type == "delta":
                     shown += ev.text
-                    yield chunk({"content": ev.text})
+                    if piece := safe.feed(ev.text):
+                        yield chunk({"content": piece})
                 elif ev.type == "answer" and ev.answer is not None:
                     answer = ev.answer
-                    tail = sources_block(answer.citations)
                     if not answer.answer.startswith(shown):  # the checked answer differs from what streamed
-                        tail = "\n\n（以下为核对后的回答）\n" + answer.answer + tail
-                    elif len(answer.answer) > len(shown):
-                        tail = answer.answer[len(shown):] + tail
+                        tail = safe.flush() + "\n\n（以下为核对后的回答）\n" + markdown_safe(answer.answer)
+                    else:
+                        tail = safe.feed(answer.answer[len(shown):]) + safe.flush()
+                    tail += sources_safe(answer.citations)
                     if tail:
                         yield chunk({"content": tail})
                     yield chunk({}, "stop", usage=_usage(question, answer.answer + tail), **_extra(answer))

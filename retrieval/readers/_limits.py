@@ -28,6 +28,7 @@ class ReadLimits:
     max_image_pixels: int = 50_000_000  # an image (or a PDF page rendered for OCR) larger than this is refused
     ocr_dpi: int = 150  # PDF pages without a text layer are rendered at this resolution for OCR
     ocr_timeout_seconds: float = 900.0  # OCR of one document (all its scanned pages), checked between pages
+    ocr_max_pixels_per_document: int = 500_000_000  # the pixels OCR would render for all pages, checked first
     ocr_cache_dir: Path | None = None  # OCR results by content hash; None: recognised again on every read
 
 

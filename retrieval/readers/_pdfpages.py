@@ -24,6 +24,8 @@ SEARCH_CHARS = 12  # a passage is found on its page by its first and last charac
 class PageMarks:
     paths: int  # ruling lines and rectangles drawn
     image_cover: float  # share of the page covered by images (0..1)
+    image_pixels: int = 0  # the images' own pixels (width x height of each as stored), summed
+    size: tuple[float, float] = (0.0, 0.0)  # the page in points
 
 
 @contextmanager
@@ -46,13 +48,19 @@ def page_marks(doc, index: int) -> PageMarks:
         area = max(width * height, 1.0)
         paths = 0
         covered = 0.0
+        pixels = 0
         for obj in page.get_objects(max_depth=4):
             if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
                 paths += 1
             elif obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
                 left, bottom, right, top = obj.get_bounds()
                 covered += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
-        return PageMarks(paths, min(1.0, covered / area))
+                try:
+                    px_w, px_h = obj.get_px_size()  # from the image's dictionary: nothing is decoded
+                    pixels += max(0, px_w) * max(0, px_h)
+                except Exception:  # noqa: BLE001 - an image PDFium cannot size counts as none
+                    pass
+        return PageMarks(paths, min(1.0, covered / area), pixels, (width, height))
     finally:
         page.close()
 

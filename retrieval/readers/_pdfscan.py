@@ -3,6 +3,11 @@
 `improve_pages(path, limits, texts, started)` looks at every page with PDFium (`_pdfpages.page_marks`):
 * a page whose text layer is empty (fewer than MIN_PAGE_CHARS characters), or mostly empty over a
   page-sized image (a scan with a stray line of text), is rendered at `limits.ocr_dpi` and read by OCR;
+  what OCR renders is bounded before anything is rendered (`ocr_pixels`): a page without text whose
+  images are tiny (under TINY_IMAGE_PIXELS) and that draws little else is skipped (nothing to read); a page
+  that is only images is rendered no finer than they are (at most UPSCALE times their pixels, at least
+  MIN_OCR_PIXELS); every page at most PA_MAX_IMAGE_PIXELS; and a document whose pages together would pass
+  PA_OCR_MAX_PIXELS_PER_DOCUMENT is refused before the first page is rendered;
   its lines are laid out into paragraphs (`_layout.lay_out`) and replace the text layer when they hold
   more text. The OCR time of the document is bounded by `limits.ocr_timeout_seconds`, its progress
   reported page by page; a page that fails OCR is reported in the warnings and the others are kept;
@@ -24,7 +29,7 @@ from retrieval.errors import DocumentError
 from retrieval.readers._layout import Piece, Span, lay_out
 from retrieval.readers._limits import ReadLimits
 from retrieval.readers._ocr import OcrUnavailable, file_key, ocr_cached, report
-from retrieval.readers._pdfpages import open_pdf, page_marks, render
+from retrieval.readers._pdfpages import PageMarks, open_pdf, page_marks, render
 from retrieval.readers._text import unit_into_header
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,10 @@ MIN_PAGE_CHARS = 10  # a page with fewer non-space characters in its text layer 
 MOSTLY_EMPTY_CHARS = 60  # ... or fewer than this over an image covering most of the page
 SCAN_COVER = 0.6  # share of the page an image must cover to be a scan
 MIN_TABLE_PATHS = 6  # ruling lines / rectangles a page must draw to be looked at for tables
+TINY_IMAGE_PIXELS = 64 * 64  # a page without text whose images hold fewer pixels has nothing OCR could read
+VECTOR_PATHS = 20  # ... unless it draws this many paths (text as outlines): then it is rendered at the dpi
+UPSCALE = 4  # a page of images is rendered with at most this many times their pixels (a low-resolution scan)
+MIN_OCR_PIXELS = 1_000_000  # ... and at least this many (about a 100 dpi A4 page)
 
 
 @dataclass
@@ -60,19 +69,20 @@ def improve_pages(path: Path, limits: ReadLimits, texts: list[str], started: flo
     n = len(texts)
     try:
         with open_pdf(path) as doc:
-            scans, tables = [], []
+            scans, tables, marks_of = [], [], {}
             for i in range(n):
                 _check_time(started, limits.pdf_timeout_seconds, "PA_PDF_TIMEOUT_SECONDS", "reading the PDF", i, n, path)
                 marks = page_marks(doc, i)
                 chars = _chars(texts[i])
                 if chars < MIN_PAGE_CHARS or (chars < MOSTLY_EMPTY_CHARS and marks.image_cover >= SCAN_COVER):
                     scans.append(i)
+                    marks_of[i] = marks
                 elif marks.paths >= MIN_TABLE_PATHS:
                     tables.append(i)
             if tables:
                 _read_tables(path, limits, texts, tables, started, result)
             if scans:
-                _ocr_pages(doc, path, limits, texts, scans, result)
+                _ocr_pages(doc, path, limits, texts, _ocr_plan(path, limits, scans, marks_of, result), result)
     except DocumentError:
         raise
     except Exception as exc:  # noqa: BLE001 - PDFium cannot open what pypdf could: keep the text layer
@@ -81,18 +91,46 @@ def improve_pages(path: Path, limits: ReadLimits, texts: list[str], started: flo
     return result
 
 
-def _ocr_pages(doc, path: Path, limits: ReadLimits, texts: list[str], scans: list[int], result: ScanResult) -> None:
+def ocr_pixels(marks: PageMarks, dpi: int, max_pixels: int) -> int:
+    """The most pixels OCR renders the page at (0: skipped, nothing to read); see the module docstring."""
+    width, height = marks.size
+    at_dpi = min(width * height * (dpi / 72) ** 2, max_pixels)
+    if marks.paths >= VECTOR_PATHS:
+        return int(at_dpi)
+    if marks.image_pixels < TINY_IMAGE_PIXELS or marks.image_cover <= 0:
+        return 0
+    return int(min(at_dpi, max(MIN_OCR_PIXELS, UPSCALE * marks.image_pixels / marks.image_cover)))
+
+
+def _ocr_plan(path: Path, limits: ReadLimits, scans: list[int], marks_of: dict[int, PageMarks],
+              result: ScanResult) -> list[tuple[int, int]]:
+    """(page index, most pixels) of each page OCR renders; DocumentError when they pass the document's budget."""
+    plan = [(i, ocr_pixels(marks_of[i], limits.ocr_dpi, limits.max_image_pixels)) for i in scans]
+    if skipped := [i + 1 for i, pixels in plan if not pixels]:
+        result.warnings.append(f"page{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped[:20]))}"
+                               f"{' …' if len(skipped) > 20 else ''}: no text layer and no image large enough to "
+                               "read; skipped")
+    total = sum(pixels for _, pixels in plan)
+    if total > limits.ocr_max_pixels_per_document:
+        raise DocumentError(f"its pages without a text layer would be rendered at {total:,} pixels for OCR; at most "
+                            f"{limits.ocr_max_pixels_per_document:,} are rendered per document "
+                            "(PA_OCR_MAX_PIXELS_PER_DOCUMENT): split it or lower its resolution", path=str(path))
+    return [(i, pixels) for i, pixels in plan if pixels]
+
+
+def _ocr_pages(doc, path: Path, limits: ReadLimits, texts: list[str], scans: list[tuple[int, int]],
+               result: ScanResult) -> None:
     started = time.monotonic()
     key = file_key(path)
-    for k, i in enumerate(scans):
+    for k, (i, pixels) in enumerate(scans):
         _check_time(started, limits.ocr_timeout_seconds, "PA_OCR_TIMEOUT_SECONDS", "OCR of the PDF", i, len(texts), path)
         try:
             pieces, (width, height) = ocr_cached(
-                f"{key}-p{i + 1}-{limits.ocr_dpi}", lambda i=i: render(doc, i, limits.ocr_dpi, limits.max_image_pixels),
+                f"{key}-p{i + 1}-{limits.ocr_dpi}", lambda i=i, px=pixels: render(doc, i, limits.ocr_dpi, px),
                 limits.ocr_cache_dir)
         except OcrUnavailable as exc:
             result.unavailable = f"the PDF has no text layer and needs OCR, which is not available here ({exc})"
-            result.warnings.append(f"pages {', '.join(str(p + 1) for p in scans[k:])}: not read ({exc})")
+            result.warnings.append(f"pages {', '.join(str(p + 1) for p, _ in scans[k:])}: not read ({exc})")
             return
         except Exception as exc:  # noqa: BLE001 - one page that fails OCR: reported, the others kept
             log.debug("OCR failed on page %d of %s", i + 1, path, exc_info=True)

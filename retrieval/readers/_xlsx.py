@@ -7,12 +7,19 @@ the columns, `单位：万元` — a unit goes into the headers of the numeric c
 says `安家补贴 15万元`), the table as TAB rows (header first), the notes under it (`注：…`). Merged cells
 are filled with their value in every cell they cover, so each row carries its category. Numbers are
 written as people read them: 30.0 -> 30, 0.15 formatted as a percentage -> 15%, dates as 2024-09-30.
+
+Before the workbook is loaded, every sheet's XML is read as a stream (`check_sheet_sizes`): the extent of its
+cells and its declared dimension, and the merged ranges (openpyxl makes an object for every cell a merge
+covers: `A1:XFD1048576` in a 1.5 KB file would take all memory). A sheet over MAX_CELLS is refused naming
+it, in the time it takes to read its XML, and nothing is loaded.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 import zipfile
+import zlib
+from xml.etree.ElementTree import ParseError, iterparse
 from pathlib import Path
 
 from retrieval.blocks import UNIT_LINE_RE
@@ -47,6 +54,70 @@ def _number(value: float) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return f"{value:.10g}" if isinstance(value, float) else str(value)
+
+
+def _boundaries(ref: str) -> tuple[int, int, int, int] | None:
+    """(min_col, min_row, max_col, max_row) of `A1` or `A1:J10`, None when it is not a reference."""
+    from openpyxl.utils.cell import range_boundaries
+
+    try:
+        bounds = range_boundaries(ref if ":" in ref else f"{ref}:{ref}")
+    except (ValueError, TypeError):
+        return None
+    return bounds if None not in bounds else None  # a whole column or row (`A:A`) is not a cell range
+
+
+def _sheet_extent(stream) -> tuple[int, int, int, str]:
+    """(rows, columns, merged cells, the largest merge) of one worksheet's XML, read as a stream."""
+    rows = cols = row = col = merged = 0
+    largest, largest_area = "", 0
+    open_elements: list = []
+    for event, el in iterparse(stream, events=("start", "end")):
+        if event == "end":  # dropped once read: memory stays flat however long the sheet is
+            open_elements.pop()
+            if open_elements:
+                open_elements[-1].remove(el)
+            continue
+        open_elements.append(el)
+        tag = el.tag.rsplit("}", 1)[-1]
+        ref = el.get("ref") or ""
+        if tag == "row":
+            row = int(el.get("r") or row + 1)
+            col = 0
+        elif tag == "c":
+            bounds = _boundaries(el.get("r") or "")
+            col, row = (bounds[0], bounds[1]) if bounds else (col + 1, max(row, 1))
+            rows, cols = max(rows, row), max(cols, col)
+        elif tag in ("dimension", "mergeCell") and (bounds := _boundaries(ref)):
+            rows, cols = max(rows, bounds[3]), max(cols, bounds[2])
+            if tag == "mergeCell":
+                area = (bounds[2] - bounds[0] + 1) * (bounds[3] - bounds[1] + 1)
+                merged += area
+                if area > largest_area:
+                    largest, largest_area = ref, area
+    return rows, cols, merged, largest
+
+
+def check_sheet_sizes(path: Path) -> None:
+    """Refuse a workbook whose sheets span, or merge, more than MAX_CELLS cells, before it is loaded."""
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in sorted(n for n in zf.namelist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)):
+                with zf.open(name) as stream:
+                    rows, cols, merged, largest = _sheet_extent(stream)
+                sheet = name.rsplit("/", 1)[-1]
+                if merged > MAX_CELLS:
+                    raise DocumentError(f"{sheet} merges {merged:,} cells (the largest merge {largest}); at most "
+                                        f"{MAX_CELLS:,} cells are read (a data table, not a policy document?)",
+                                        path=str(path))
+                total += rows * cols
+                if total > MAX_CELLS:
+                    raise DocumentError(f"the workbook spans {total:,} cells ({sheet}: {rows:,} rows x {cols:,} "
+                                        f"columns); at most {MAX_CELLS:,} are read (a data table, not a policy "
+                                        "document?)", path=str(path))
+    except (zipfile.BadZipFile, zlib.error, ParseError, ValueError, KeyError, OSError, EOFError) as exc:
+        raise DocumentError(f"not a valid .xlsx file (damaged?): {type(exc).__name__}: {exc}", path=str(path)) from exc
 
 
 def sheet_grid(ws) -> list[list[str]]:
@@ -106,6 +177,7 @@ class XlsxReader(Reader):
 
         path = Path(path)
         check_package(path, ReadLimits() if limits is None else limits, "xlsx")  # before anything is inflated
+        check_sheet_sizes(path)  # before the workbook is loaded (a merged range becomes an object per cell)
         try:
             wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
