@@ -347,12 +347,24 @@ def hardening_bench(
 @app.command("ocr-bench")
 def ocr_bench(
     pages: int = typer.Option(20, "--pages", min=1, max=200, help="Pages of the generated scanned document."),
+    before: Optional[str] = typer.Option(None, "--before", help="A git revision (e.g. main): compare this checkout's "
+                                                                "OCR speed and text with that revision's, in one run."),
+    rounds: int = typer.Option(2, "--rounds", min=1, max=10, help="With --before: turns each side takes."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
 ):
-    """OCR pages/s and the index time of an n-page scanned document beside the same pages with a text layer."""
-    from evals.ocr_bench import run_ocr_bench
+    """OCR pages/s and the index time of an n-page scanned document beside the same pages with a text layer;
+    with --before REV, this checkout's OCR against REV's on the same files."""
+    from evals.ocr_bench import run_ocr_before, run_ocr_bench
 
-    _write_json(run_ocr_bench(pages), out)
+    if before is None:
+        _write_json(run_ocr_bench(pages), out)
+        return
+    try:
+        result = run_ocr_before(before, pages, rounds)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2)
+    _write_json(result, out)
 
 
 def main() -> None:

@@ -4,8 +4,8 @@
 * a page whose text layer is empty (fewer than MIN_PAGE_CHARS characters), or mostly empty over a
   page-sized image (a scan with a stray line of text), is rendered at `limits.ocr_dpi` and read by OCR;
   its lines are laid out into paragraphs (`_layout.lay_out`) and replace the text layer when they hold
-  more text. The OCR time of the document is bounded by `limits.ocr_timeout_seconds`, its progress
-  reported page by page; a page that fails OCR is reported in the warnings and the others are kept;
+  more text. Pages are recognised several at once (`_ocr.in_parallel`, one core each), taken in order;
+  the OCR time of the document is bounded by `limits.ocr_timeout_seconds`, its progress reported page by page; a page that fails OCR is reported in the warnings and the others are kept;
 * a page that draws ruling lines (MIN_TABLE_PATHS or more) is read again with pdfplumber: when it finds
   tables there, the page's text becomes its lines outside the tables and each table's rows (TAB-separated,
   header first; cells merged across columns or rows filled in; a unit line above a table moved into the
@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from retrieval.errors import DocumentError
 from retrieval.readers._layout import Piece, Span, lay_out
 from retrieval.readers._limits import ReadLimits
-from retrieval.readers._ocr import OcrUnavailable, file_key, ocr_cached, report
+from retrieval.readers._ocr import OcrUnavailable, file_key, in_parallel, ocr_cached, ocr_parallel, report
 from retrieval.readers._pdfpages import open_pdf, page_marks, render
 from retrieval.readers._text import unit_into_header
 
@@ -82,14 +84,22 @@ def improve_pages(path: Path, limits: ReadLimits, texts: list[str], started: flo
 
 
 def _ocr_pages(doc, path: Path, limits: ReadLimits, texts: list[str], scans: list[int], result: ScanResult) -> None:
+    """OCR the pages `scans`, up to `ocr_parallel()` at once (PDFium renders one page at a time: not
+    thread-safe); the results are taken in page order, the time limit checked before each."""
     started = time.monotonic()
     key = file_key(path)
-    for k, i in enumerate(scans):
+    pdfium = threading.Lock()
+
+    def page_image(i: int):
+        with pdfium:
+            return render(doc, i, limits.ocr_dpi, limits.max_image_pixels)
+
+    jobs = (partial(ocr_cached, f"{key}-p{i + 1}-{limits.ocr_dpi}", partial(page_image, i), limits.ocr_cache_dir)
+            for i in scans)
+    for k, (i, future) in enumerate(zip(scans, in_parallel(jobs, ocr_parallel()))):
         _check_time(started, limits.ocr_timeout_seconds, "PA_OCR_TIMEOUT_SECONDS", "OCR of the PDF", i, len(texts), path)
         try:
-            pieces, (width, height) = ocr_cached(
-                f"{key}-p{i + 1}-{limits.ocr_dpi}", lambda i=i: render(doc, i, limits.ocr_dpi, limits.max_image_pixels),
-                limits.ocr_cache_dir)
+            pieces, (width, height) = future.result()
         except OcrUnavailable as exc:
             result.unavailable = f"the PDF has no text layer and needs OCR, which is not available here ({exc})"
             result.warnings.append(f"pages {', '.join(str(p + 1) for p in scans[k:])}: not read ({exc})")
