@@ -367,5 +367,34 @@ def ocr_bench(
     _write_json(result, out)
 
 
+@app.command("scale-bench")
+def scale_bench(
+    passages: str = typer.Option("1000,10000,50000", "--passages", help="Library sizes in passages, comma-separated."),
+    cache_dir: Path = typer.Option(Path.home() / ".cache" / "pa-scale-bench", "--cache-dir",
+                                   help="Vector cache kept between runs (PA_EMBED_CACHE_DIR of every build)."),
+    json_only: bool = typer.Option(False, "--json", help="Print only the JSON {sizes: [...]}, in the order given."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the full results as JSON here too."),
+):
+    """A growing policy library (the plan plus invented policies): build, start-up, RSS, search/ask p95, adding
+    one document to a running server, disk and the plan's hit@1 at each size, with ratios to the smallest."""
+    from assistant.settings import get_settings
+    from evals.library_bench import RATIO_KEYS, run_scale_bench
+
+    try:
+        sizes = [int(n) for n in passages.split(",") if n.strip()]
+    except ValueError:
+        console.print(f"[red]error:[/] --passages {passages!r}: expected sizes like 1000,10000,50000")
+        raise typer.Exit(2)
+    if not sizes or min(sizes) < 200:
+        console.print(f"[red]error:[/] --passages {passages!r}: at least one size, each at least 200")
+        raise typer.Exit(2)
+    result = run_scale_bench(sizes, cache_dir, get_settings().corpus_dir, _load_set(DEFAULT_SET))
+    if json_only:
+        keys = ("passages",) + RATIO_KEYS
+        print(json.dumps({"sizes": [{k: r[k] for k in keys} for r in result["sizes"]]}, ensure_ascii=False))
+    else:
+        _write_json(result, out)
+
+
 def main() -> None:
     app()
