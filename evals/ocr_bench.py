@@ -134,6 +134,7 @@ def run_ocr_before(before: str, pages: int = 4, rounds: int = 2) -> dict[str, An
         tilted = tmp / "src" / "扫描页-左倾.png"  # a page turned the other way, as the tests' scanned policy has
         render_page(scanned_pages_text(2)[1], rotate=-0.6).save(tilted)
         files = [scanned, tilted, photo]
+        load_before = list(os.getloadavg())
         runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
         for _ in range(rounds):
             runs["before"].append(_side(old, files))
@@ -148,7 +149,8 @@ def run_ocr_before(before: str, pages: int = 4, rounds: int = 2) -> dict[str, An
         differ = sorted({name for run in texts["before"] + texts["after"] for name, text in run.items()
                          if text != texts["before"][0][name]})
         return {"before_rev": before, "pages": pages, "rounds": rounds, "cores": os.cpu_count(),
-                "loadavg_before": list(os.getloadavg()), **sides,
+                "loadavg_before": load_before,
+                "loadavg_after": list(os.getloadavg()), **sides,
                 "speedup": round(sides["before"]["s_per_page"] / max(sides["after"]["s_per_page"], 1e-9), 2),
                 "text_identical": not differ, "text_differs_in": differ}
     finally:
