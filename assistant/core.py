@@ -223,7 +223,9 @@ class Assistant:
                              rebuild=rebuild, progress=progress)
         if report.status == "built":  # the new sentences embedded now, not by each server's first load
             passages, _ = store.read_all(store.active().collection)
+            t0 = time.perf_counter()
             SentenceVectors.load_or_embed(passages, factory(), Path(settings.data_dir) / "sentences")
+            report.embed_seconds += time.perf_counter() - t0
         return report
 
     # ------------------------------------------------------------------ the pipeline

@@ -384,12 +384,53 @@ def hardening_bench(
 @app.command("ocr-bench")
 def ocr_bench(
     pages: int = typer.Option(20, "--pages", min=1, max=200, help="Pages of the generated scanned document."),
+    before: Optional[str] = typer.Option(None, "--before", help="A git revision (e.g. main): compare this checkout's "
+                                                                "OCR speed and text with that revision's, in one run."),
+    rounds: int = typer.Option(2, "--rounds", min=1, max=10, help="With --before: turns each side takes."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here too."),
 ):
-    """OCR pages/s and the index time of an n-page scanned document beside the same pages with a text layer."""
-    from evals.ocr_bench import run_ocr_bench
+    """OCR pages/s and the index time of an n-page scanned document beside the same pages with a text layer;
+    with --before REV, this checkout's OCR against REV's on the same files."""
+    from evals.ocr_bench import run_ocr_before, run_ocr_bench
 
-    _write_json(run_ocr_bench(pages), out)
+    if before is None:
+        _write_json(run_ocr_bench(pages), out)
+        return
+    try:
+        result = run_ocr_before(before, pages, rounds)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2)
+    _write_json(result, out)
+
+
+@app.command("scale-bench")
+def scale_bench(
+    passages: str = typer.Option("1000,10000,50000", "--passages", help="Library sizes in passages, comma-separated."),
+    cache_dir: Path = typer.Option(Path.home() / ".cache" / "pa-scale-bench", "--cache-dir",
+                                   help="Vector cache kept between runs (PA_EMBED_CACHE_DIR of every build)."),
+    json_only: bool = typer.Option(False, "--json", help="Print only the JSON {sizes: [...]}, in the order given."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the full results as JSON here too."),
+):
+    """A growing policy library (the plan plus invented policies): build, start-up, RSS, search/ask p95, adding
+    one document to a running server, disk and the plan's hit@1 at each size, with ratios to the smallest."""
+    from assistant.settings import get_settings
+    from evals.library_bench import RATIO_KEYS, run_scale_bench
+
+    try:
+        sizes = [int(n) for n in passages.split(",") if n.strip()]
+    except ValueError:
+        console.print(f"[red]error:[/] --passages {passages!r}: expected sizes like 1000,10000,50000")
+        raise typer.Exit(2)
+    if not sizes or min(sizes) < 200:
+        console.print(f"[red]error:[/] --passages {passages!r}: at least one size, each at least 200")
+        raise typer.Exit(2)
+    result = run_scale_bench(sizes, cache_dir, get_settings().corpus_dir, _load_set(DEFAULT_SET))
+    if json_only:
+        keys = ("passages",) + RATIO_KEYS
+        print(json.dumps({"sizes": [{k: r[k] for k in keys} for r in result["sizes"]]}, ensure_ascii=False))
+    else:
+        _write_json(result, out)
 
 
 def main() -> None:

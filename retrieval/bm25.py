@@ -48,7 +48,7 @@ class BM25Retriever:
         if extra:
             scores = scores + EXTRA_WEIGHT * self.scores(extra)
         ranking: Ranking = []
-        for i in np.argsort(-scores):
+        for i in _best_first(scores, 4 * k):
             if scores[i] <= 0 or len(ranking) >= k:
                 break
             if keep.accept(self.ids[i]):
@@ -85,3 +85,21 @@ class BM25Retriever:
         except (OSError, ValueError, KeyError):
             return None
         return cls(info["ids"], retriever, fingerprint)
+
+
+def _best_first(scores: np.ndarray, first: int):
+    """Indices by descending score: the best `first` from a partial sort (not a sort of the whole library),
+    then, only when the caller wants more (filters rejected them), the rest."""
+    n = len(scores)
+    if n <= first:
+        yield from np.argsort(-scores)
+        return
+    top = np.argpartition(-scores, first)[:first]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    yield from top
+    if scores[top[-1]] <= 0:
+        return
+    rest = np.ones(n, dtype=bool)
+    rest[top] = False
+    others = np.flatnonzero(rest)
+    yield from others[np.argsort(-scores[others], kind="stable")]

@@ -80,6 +80,7 @@ class BuildReport:
     errors: list[DocumentError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # `file: what` went wrong on some pages of indexed documents
     notice: str = ""  # e.g. an index of an older format was rebuilt
+    embed_seconds: float = 0.0  # of `seconds`, the time spent embedding (passages, and sentences by the caller)
 
 
 def fingerprint(passages: list[Passage], embedder_name: str) -> str:
@@ -166,6 +167,7 @@ def build_index(
 
     missing = [i for i, p in enumerate(passages) if p.content_hash not in reuse]
     vectors: dict[int, np.ndarray] = {i: reuse[p.content_hash] for i, p in enumerate(passages) if p.content_hash in reuse}
+    embed_started = time.perf_counter()
     if missing:
         embedder = embedder_factory()
         batch = 32
@@ -178,6 +180,7 @@ def build_index(
             done += len(idx)
             if progress:
                 progress(done, len(missing))
+    embed_seconds = time.perf_counter() - embed_started
     matrix = np.vstack([vectors[i] for i in range(len(passages))]).astype(np.float32)
 
     build_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -214,7 +217,7 @@ def build_index(
     _drop_stale_bm25(config.data_dir, collection.name)
     return BuildReport("built", collection.name, len(passages), len(docs), len(missing),
                        len(passages) - len(missing), time.perf_counter() - started, errors, warnings,
-                       notice=f"{notice}; rebuilt from the corpus" if notice else "")
+                       notice=f"{notice}; rebuilt from the corpus" if notice else "", embed_seconds=embed_seconds)
 
 
 def collect_garbage(config: IndexConfig, store: PassageStore) -> list[str]:

@@ -9,8 +9,8 @@
   MIN_OCR_PIXELS); every page at most PA_MAX_IMAGE_PIXELS; and a document whose pages together would pass
   PA_OCR_MAX_PIXELS_PER_DOCUMENT is refused before the first page is rendered;
   its lines are laid out into paragraphs (`_layout.lay_out`) and replace the text layer when they hold
-  more text. The OCR time of the document is bounded by `limits.ocr_timeout_seconds`, its progress
-  reported page by page; a page that fails OCR is reported in the warnings and the others are kept;
+  more text. Pages are recognised several at once (`_ocr.in_parallel`, one core each), taken in order;
+  the OCR time of the document is bounded by `limits.ocr_timeout_seconds`, its progress reported page by page; a page that fails OCR is reported in the warnings and the others are kept;
 * a page that draws ruling lines (MIN_TABLE_PATHS or more) is read again with pdfplumber: when it finds
   tables there, the page's text becomes its lines outside the tables and each table's rows (TAB-separated,
   header first; cells merged across columns or rows filled in; a unit line above a table moved into the
@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from retrieval.errors import DocumentError
 from retrieval.readers._layout import Piece, Span, lay_out
 from retrieval.readers._limits import ReadLimits
-from retrieval.readers._ocr import OcrUnavailable, file_key, ocr_cached, report
+from retrieval.readers._ocr import OcrUnavailable, file_key, in_parallel, ocr_cached, ocr_parallel, report
 from retrieval.readers._pdfpages import PageMarks, open_pdf, page_marks, render
 from retrieval.readers._text import unit_into_header
 
@@ -120,14 +122,22 @@ def _ocr_plan(path: Path, limits: ReadLimits, scans: list[int], marks_of: dict[i
 
 def _ocr_pages(doc, path: Path, limits: ReadLimits, texts: list[str], scans: list[tuple[int, int]],
                result: ScanResult) -> None:
+    """OCR the pages `scans` ((page index, most pixels)), up to `ocr_parallel()` at once (PDFium renders one page
+    at a time: not thread-safe); the results are taken in page order, the time limit checked before each."""
     started = time.monotonic()
     key = file_key(path)
-    for k, (i, pixels) in enumerate(scans):
+    pdfium = threading.Lock()
+
+    def page_image(i: int, pixels: int):
+        with pdfium:
+            return render(doc, i, limits.ocr_dpi, pixels)
+
+    jobs = (partial(ocr_cached, f"{key}-p{i + 1}-{limits.ocr_dpi}", partial(page_image, i, pixels),
+                    limits.ocr_cache_dir) for i, pixels in scans)
+    for k, ((i, _pixels), future) in enumerate(zip(scans, in_parallel(jobs, ocr_parallel()))):
         _check_time(started, limits.ocr_timeout_seconds, "PA_OCR_TIMEOUT_SECONDS", "OCR of the PDF", i, len(texts), path)
         try:
-            pieces, (width, height) = ocr_cached(
-                f"{key}-p{i + 1}-{limits.ocr_dpi}", lambda i=i, px=pixels: render(doc, i, limits.ocr_dpi, px),
-                limits.ocr_cache_dir)
+            pieces, (width, height) = future.result()
         except OcrUnavailable as exc:
             result.unavailable = f"the PDF has no text layer and needs OCR, which is not available here ({exc})"
             result.warnings.append(f"pages {', '.join(str(p + 1) for p, _ in scans[k:])}: not read ({exc})")

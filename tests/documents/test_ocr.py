@@ -179,3 +179,44 @@ def test_the_benchmark_document_is_a_scan_and_its_text_layer_twin(tmp_path):
     assert [p.extract_text().strip() for p in pypdf.PdfReader(str(scan)).pages] == ["", ""]
     layer = "".join(p.extract_text() for p in pypdf.PdfReader(str(text)).pages).replace("\n", "")
     assert scanned_pages_text(2)[1][1][:20] in layer
+
+
+def test_the_detector_sees_only_the_inked_part_and_boxes_stay_in_page_pixels():
+    require_cjk_font()
+    from PIL import Image
+
+    page = Image.new("L", (1240, 1753), 255)
+    page.paste(sf.render_page(sf.PHOTO_LINES, rotate=0, size=(1000, 600)), (200, 900))  # ink: x 320.., y 1040..
+    x0, y0, x1, y1 = _ocr.content_box(page)
+    assert 200 < x0 < 320 and 900 < y0 < 1040 and y1 <= 1500 + _ocr.MARGIN  # the ink and MARGIN around it
+    pieces = _ocr.recognise(page)
+    assert any("补贴期限不超过两年" in p.text for p in pieces), [p.text for p in pieces]
+    assert all(200 <= p.x0 and 900 <= p.y0 and p.x1 <= 1200 and p.y1 <= 1500 for p in pieces)  # the page's pixels
+    assert _ocr.content_box(Image.new("L", (200, 100), 255)) is None
+    assert _ocr.recognise(Image.new("L", (200, 100), 255)) == []
+
+
+class _Page:
+    def __init__(self, index: int):
+        self.index, self.width, self.height = index, 1000, 1000
+
+
+def test_scanned_pages_are_recognised_at_once_and_kept_in_page_order(scanned, monkeypatch):
+    import threading
+
+    if _ocr.ocr_parallel() < 2:
+        pytest.skip("one core: pages are recognised one at a time")
+    second_started = threading.Event()
+
+    def fake(image):
+        if image.index == 1:
+            second_started.set()
+        else:  # page 1 waits for page 2 to start: only pages recognised at once get past this
+            assert second_started.wait(30), "page 2 did not start while page 1 was being recognised"
+        return [Piece(f"第{image.index + 1}页 由识别得到的一行足够长的文字内容", 10, 10, 900, 40, 30)]
+
+    monkeypatch.setattr(_pdfscan, "render", lambda doc, index, dpi, max_pixels: _Page(index))
+    monkeypatch.setattr(_ocr, "recognise", fake)
+    got = PdfReader().extract(scanned, ReadLimits(ocr_cache_dir=None))
+    assert got.ocr_pages == (1, 2)
+    assert got.text.index("第1页 由识别") < got.text.index("第2页 由识别")
