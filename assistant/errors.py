@@ -10,6 +10,7 @@
     │   ├── IndexNotReady          no index yet, or it is being built / loaded
     │   └── StoreUnavailable       the vector store does not answer
     ├── FeedbackError              feedback could not be recorded
+    ├── RecordsUnavailable         the service's database (PA_DATABASE_URL) cannot be reached or migrated
     ├── BudgetExceeded             one request would cost more than a PA_MAX_* limit allows
     └── LLMError                   the LLM endpoint failed (the answer falls back to extractive)
         ├── LLMTimeout             no answer within PA_LLM_TIMEOUT
@@ -38,8 +39,8 @@ from retrieval.errors import (
 
 __all__ = [
     "AssistantError", "ConfigError", "DocumentError", "EmbedderError", "InvalidQuery", "IndexFailure",
-    "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "LLMError", "LLMTimeout",
-    "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError", "LLMBadRequest", "LLMBadOutput",
+    "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "RecordsUnavailable", "LLMError",
+    "LLMTimeout", "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError", "LLMBadRequest", "LLMBadOutput",
     "BudgetExceeded",
 ]
 
@@ -50,6 +51,11 @@ class DatasetError(AssistantError, ValueError):
 
 class FeedbackError(AssistantError):
     """Feedback could not be recorded (a bad vote, an over-long comment, an unwritable file)."""
+
+
+class RecordsUnavailable(AssistantError):
+    """The service's database (PA_DATABASE_URL) cannot be reached, migrated or written; the message names it
+    (without its password)."""
 
 
 class BudgetExceeded(AssistantError):

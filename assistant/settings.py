@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from assistant.records.db import DatabaseConfig
 from assistant.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN
 from retrieval.index import IndexConfig
 from retrieval.readers import ReadLimits
@@ -75,6 +76,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(50_000_000, ge=10_000, description="Largest image (width x height, in pixels) read by OCR, checked before it is decoded; a larger one is refused as a possible image bomb.")
     ocr_dpi: int = Field(150, ge=72, le=400, description="Resolution at which PDF pages without a text layer are rendered for OCR.")
     ocr_timeout_seconds: float = Field(900.0, gt=0, le=7200, description="Longest time the OCR of one document (its scanned pages or image) may take, checked between pages; a slower one is refused.")
+    database_url: str | None = Field(None, description="The service's own records (feedback, question log, curated answers): a SQLAlchemy URL, sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB (several workers or replicas share one PostgreSQL). Unset: SQLite in PA_DATA_DIR/records.sqlite3. Migrated on start.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
@@ -100,6 +102,9 @@ class Settings(BaseSettings):
                           max_meta_chars=self.max_meta_chars, max_image_pixels=self.max_image_pixels,
                           ocr_dpi=self.ocr_dpi, ocr_timeout_seconds=self.ocr_timeout_seconds,
                           ocr_cache_dir=self.data_dir / "ocr")
+
+    def database_config(self) -> DatabaseConfig:
+        return DatabaseConfig.of(self.database_url, self.data_dir)
 
     def index_config(self) -> IndexConfig:
         return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits(),

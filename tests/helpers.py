@@ -136,3 +136,29 @@ class CountingEmbedder:
 
     def embed_query(self, text):
         return self.inner.embed_query(text)
+
+
+def fresh_postgres_database(base_url: str):
+    """A context manager: a new, empty database on the PostgreSQL server of `base_url` (a SQLAlchemy URL,
+    postgresql+psycopg://...), yielding its URL; dropped afterwards."""
+    import contextlib
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
+    name = f"pa_{uuid.uuid4().hex[:12]}"
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @contextlib.contextmanager
+    def database():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return database()
