@@ -22,6 +22,8 @@ from api.ui_guard import UIGuard
 from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops, versions, view
 from assistant.service import Progress, Service
 from assistant.core import Assistant
+from assistant.records import Database
+from assistant.records.startup import prepare_in_background
 from assistant.settings import Settings, get_settings
 from evals.workbench import Jobs
 
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     settings = settings or get_settings()  # the app factory is an edge: the one place the API reads them
     service = Service(settings, progress=progress, assistant=assistant, refresh=refresh)
     jobs = Jobs(settings.data_dir / "evals")  # background evaluation runs (API and UI share them)
+    records = Database(settings.database_config())  # feedback, question log, curated answers
     if load_now:
         service.start()
     metrics = Metrics()
@@ -93,15 +96,18 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         service.start()
+        prepare_in_background(records, settings.data_dir)  # migrations, the old feedback.jsonl imported once
         async with mcp.running():  # the MCP session manager lives as long as the app
             yield
         service.stop()
+        records.dispose()
 
     app = FastAPI(title="政策助手 Policy Assistant", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.service = service
     app.state.eval_jobs = jobs
     app.state.metrics = metrics
+    app.state.records = records
     errors.install(app)
     document_middleware_responses(app)
     for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, ops, dify):
@@ -117,7 +123,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
 
         from ui.app import CSS, build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(service, jobs), path="/ui", allowed_paths=[], css=CSS,
+        app = gr.mount_gradio_app(app, build_ui(service, jobs, records), path="/ui", allowed_paths=[], css=CSS,
                                   footer_links=["api"], max_file_size="5mb", show_error=True)
     app.add_middleware(ResponseLimit, max_bytes=settings.max_response_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,

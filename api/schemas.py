@@ -196,7 +196,7 @@ class FeedbackCitation(BaseModel):
 
 
 class FeedbackEntry(BaseModel):
-    """One line of PA_DATA_DIR/feedback.jsonl (a 👍/👎 given in the chat UI)."""
+    """One vote (a 👍/👎 given in the chat UI), as kept in the records database."""
 
     model_config = ConfigDict(extra="allow")
     time: str = Field("", description="When it was given (ISO 8601, UTC).")

@@ -12,7 +12,8 @@ import gradio as gr
 from assistant.service import Service
 from assistant.answer import Answer
 from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
-from assistant.feedback import record_feedback
+from assistant.records import Database
+from assistant.records.feedback import record_feedback
 from evals.workbench import Jobs
 from ui.docs_tab import docs_tab
 from ui.evals_tab import evals_tab
@@ -84,8 +85,9 @@ def staff_rows(assistant, query: str, top_k: int) -> list[list[Any]]:
             for i, h in enumerate(hits, 1)]
 
 
-def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
+def build_ui(service: Service, jobs: Jobs, records: Database | None = None) -> gr.Blocks:
     settings = service.settings
+    records = records or Database(settings.database_config())
     shown_max = 2 * max(settings.max_history_messages, 1)  # messages kept on screen (and sent back to the page)
 
     def respond(message: str, chat: list[dict], conv: list[dict], last: dict | None) -> Iterator[tuple]:
@@ -134,7 +136,7 @@ def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
         if not last:
             raise gr.Error("还没有可以评价的回答：请先提问。")
         try:
-            record_feedback(settings.data_dir, question=last["question"], answer=last["answer"], vote=vote,
+            record_feedback(records, question=last["question"], answer=last["answer"], vote=vote,
                             comment=comment or "")
         except AssistantError as exc:
             raise gr.Error(f"反馈未能保存：{exc}") from exc

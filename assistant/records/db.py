@@ -26,6 +26,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SCHEMES = ("sqlite", "postgresql")
 CONNECT_TIMEOUT = 5  # s: a database that does not answer by then is reported as down (requests go on)
 MIGRATE_LOCK = 72_023_001  # the PostgreSQL advisory lock held while migrating
+_alembic = threading.Lock()  # alembic's `context` is one module-global proxy: one migration per process at a time
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def upgrade(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
+    with _alembic, engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
         cfg.attributes["connection"] = conn

@@ -117,3 +117,20 @@ def parse_lines(text: str) -> tuple[list[Feedback], int]:
         except (ValueError, TypeError, KeyError, AttributeError):
             skipped += 1
     return rows, skipped
+
+
+def export_jsonl(db: Database) -> bytes:
+    """Every vote as JSON lines, oldest first (a backup's feedback.jsonl, the export's `format=jsonl`)."""
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in list_feedback(db)).encode("utf-8")
+
+
+def replace_all(db: Database, text: str) -> int:
+    """Replace every vote with the lines of `text` (a backup's feedback.jsonl), in one transaction; the
+    number of rows. The old file, if any, counts as imported (it must not come back on the next start)."""
+    rows, _ = parse_lines(text)
+    with db.session() as s:
+        s.query(Feedback).delete()
+        if s.get(RecordImport, LEGACY_FILE) is None:
+            s.add(RecordImport(name=LEGACY_FILE, time=datetime.now(timezone.utc), rows=0))
+        s.add_all(rows)
+    return len(rows)
