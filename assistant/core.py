@@ -92,6 +92,11 @@ def in_force(passages: list[Passage]) -> list[Passage]:
     return [p for p in passages if is_active(p.meta)]
 
 
+def evidence(hits: list[Hit]) -> float | None:
+    """The best retrieved passage's score (None: nothing was retrieved)."""
+    return round(float(hits[0].score), 4) if hits else None
+
+
 def _embedder(settings: Settings) -> Embedder:
     """PA_EMBEDDER's embedder; behind the vector cache when PA_EMBED_CACHE_DIR is set."""
     embedder = make_embedder(settings.embedder)
@@ -239,6 +244,7 @@ class Assistant:
         budget.check("retrieval")
         refusal = self.gate.check(query, hits)
         answer = refusal_answer(query, hits, refusal) if refusal else self.answerer.answer(query, hits)
+        answer.evidence = evidence(hits)
         budget.check("the answer")
         return answer
 
@@ -262,16 +268,18 @@ class Assistant:
         budget.check("retrieval")
         refusal = self.gate.check(query, hits)
         events = replay(refusal_answer(query, hits, refusal)) if refusal else self.answerer.stream(query, hits)
-        return self._finished_events(budget.metered(iter(events)), query)
+        return self._finished_events(budget.metered(iter(events)), query, evidence(hits))
 
     def _finish(self, answer: Answer, query: Query) -> None:
         answer.standalone_question = query.standalone
         flag_validity(answer)
 
-    def _finished_events(self, events: Iterator[StreamEvent], query: Query) -> Iterator[StreamEvent]:
+    def _finished_events(self, events: Iterator[StreamEvent], query: Query,
+                         score: float | None = None) -> Iterator[StreamEvent]:
         for ev in events:
             if ev.type == "answer" and ev.answer is not None:
                 self._finish(ev.answer, query)
+                ev.answer.evidence = score
             yield ev
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:

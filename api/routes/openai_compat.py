@@ -17,13 +17,13 @@ from typing import Any, Iterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from api.deps import AssistantDep, SettingsDep
+from api.deps import AssistantDep, DeskDep, SettingsDep
 from api.routes.ask import ERRORS
 from api.schemas import ChatMessage, ChatRequest
 from api.sse import SSE_HEADERS, event
 from assistant.answer import Answer
 from assistant.errors import InvalidQuery
-from assistant.integrations.records import SOURCES_HEADER, answer_text, sources_block
+from assistant.integrations.records import SOURCES_HEADER, answer_text, curated_mark, sources_block
 from assistant.validation import check_message, check_text
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def split_messages(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str
 
 def _extra(answer: Answer) -> dict[str, Any]:
     return {"citations": [asdict(c) for c in answer.citations],
-            "answerable": answer.answerable, "mode": answer.mode, "notices": answer.notices}
+            "answerable": answer.answerable, "mode": answer.mode, "notices": answer.notices, "source": answer.source}
 
 
 def _usage(question: str, text: str) -> dict[str, int]:
@@ -73,7 +73,7 @@ def models(settings: SettingsDep) -> dict[str, Any]:
 @router.post("/chat/completions", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": (
         "A chat.completion object, or with `stream: true` Server-Sent Events of chat.completion.chunk objects "
         "ending with `data: [DONE]`.")}}, summary="OpenAI-compatible chat completion with citations")
-def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: SettingsDep):
+def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: SettingsDep, desk: DeskDep):
     question, history = split_messages(req.messages)
     check_text("messages", question, settings.max_question_chars)  # the field at fault is `messages`
     for m in history:
@@ -82,14 +82,14 @@ def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: Settin
     created = int(time.time())
     model = settings.model_name
     if not req.stream:
-        answer = assistant.ask(question, history)
+        answer, _ = desk.ask(assistant, question, history, channel="openai")
         text = answer_text(answer)
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop", "logprobs": None}],
                 "usage": _usage(question, text), **_extra(answer)}
 
-    events = assistant.ask_stream(question, history)
+    events = desk.ask_stream(assistant, question, history, channel="openai")
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -106,7 +106,7 @@ def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: Settin
                     yield chunk({"content": ev.text})
                 elif ev.type == "answer" and ev.answer is not None:
                     answer = ev.answer
-                    tail = sources_block(answer.citations)
+                    tail = curated_mark(answer) + sources_block(answer.citations)
                     if not answer.answer.startswith(shown):  # the checked answer differs from what streamed
                         tail = "\n\n（以下为核对后的回答）\n" + answer.answer + tail
                     elif len(answer.answer) > len(shown):

@@ -9,12 +9,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from assistant.errors import FeedbackError, RecordsUnavailable
 from assistant.records.db import Database
-from assistant.records.models import Feedback, RecordImport
+from assistant.records.models import Feedback, Question, RecordImport
 
 log = logging.getLogger(__name__)
 VOTES = ("up", "down")
@@ -41,12 +41,15 @@ def entry(question: str, answer: dict[str, Any], vote: str, comment: str = "") -
 
 def record_feedback(db: Database, *, question: str, answer: dict[str, Any], vote: str, comment: str = "",
                     question_id: int | None = None) -> dict[str, Any]:
-    """Store one vote and return it as exported; FeedbackError when it cannot be stored."""
+    """Store one vote and return it as exported; FeedbackError when it cannot be stored. `question_id`: the
+    question log's row of the question, which keeps the (last) vote too."""
     fields = entry(question, answer, vote, comment)
     row = Feedback(time=datetime.now(timezone.utc), question_id=question_id, **fields)
     try:
         with db.session() as s:
             s.add(row)
+            if question_id is not None:
+                s.execute(update(Question).where(Question.id == question_id).values(vote=vote))
     except RecordsUnavailable as exc:
         raise FeedbackError(f"could not store the feedback: {exc}") from exc
     return as_dict(row)
