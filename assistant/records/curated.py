@@ -10,13 +10,14 @@ text changed (a new version), in whichever process that happened, every process 
 as soon as it follows the new index (PA_INDEX_POLL_SECONDS), and marks it `needs_review` with the reason.
 
 Closeness (`similarity`): 0 when the two questions ask about different years or numbers, or for different
-kinds of value (an amount vs. a procedure); else the cosine of their
+kinds of answer (an amount vs. a procedure; a procedure or not); else the cosine of their
 vectors times the share of each one's weighted terms found in the other (the smaller of the two shares).
 PA_CURATED_MIN_SIMILARITY is calibrated on evals/sets/curated_paraphrases.jsonl (README).
 """
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +37,16 @@ from retrieval.passage import Passage
 from retrieval.validity import is_active
 
 STATUSES = ("active", "needs_review")
+# kinds of answer (assistant.answer_types) two questions must both ask for, or neither: "how to apply" is not
+# "what support"; a figure may be asked for loosely ("多少" vs "多少家")
+WHAT_KIND = {"procedure", "place", "contact", "deadline", "date"}
+PROCEDURE = re.compile(r"材料|流程|程序|手续|(?:怎么|如何|怎样)(?:申请|申报|办理|办)")
+
+
+def kinds(q: Query) -> set[str]:
+    """The kinds of answer a question asks for: assistant.answer_types', and a procedure whenever it asks
+    about materials, steps or how to apply (however it is worded)."""
+    return set(q.terms.asked_types) | ({"procedure"} if PROCEDURE.search(q.standalone) else set())
 REFRESH_SECONDS = 1.0  # how long a process reuses its list of curated answers before reading it again
 MAX_PASSAGES = 20
 NOTICE = "人工审核答案：本回答由工作人员审核撰写，引用段落为其依据。"
@@ -161,8 +172,8 @@ def similarity(a: Query, b: Query, cosine: float) -> float:
     if (ta.years and tb.years and set(ta.years) != set(tb.years)) or \
             (ta.numbers and tb.numbers and set(ta.numbers) != set(tb.numbers)):
         return 0.0
-    kinds_a, kinds_b = set(ta.asked_types), set(tb.asked_types)
-    if not (kinds_a <= kinds_b or kinds_b <= kinds_a):
+    kinds_a, kinds_b = kinds(a), kinds(b)
+    if not (kinds_a <= kinds_b or kinds_b <= kinds_a) or (kinds_a ^ kinds_b) & WHAT_KIND:
         return 0.0
     cov = min(coverage(ta, f"{b.normalized} {b.expansion.extra}"), coverage(tb, f"{a.normalized} {a.expansion.extra}"))
     return max(0.0, cosine) * cov
