@@ -19,6 +19,7 @@ from evals.workbench import Jobs
 from ui.docs_tab import docs_tab
 from ui.evals_tab import evals_tab
 from ui.match_tab import match_tab
+from ui.review_tab import review_tab
 from ui.render import answer_markdown, plain
 from ui.versions_view import CSS as VERSIONS_CSS
 
@@ -185,6 +186,8 @@ def build_ui(service: Service, jobs: Jobs, records: Database | None = None, desk
             docs_load, docs_outputs = docs_tab(service)
         with gr.Tab("评测", id="evals", elem_id="pa-tab-evals"):
             evals_tab(service, jobs)
+        with gr.Tab("审核", id="review", elem_id="pa-tab-review"):
+            review_tab(service, records, desk)
 
         outputs = [msg, chatbot, shown, conv, last, staff, staff_info]
         inputs = [msg, shown, conv, last]

@@ -108,13 +108,14 @@ def test_refused_question_curated_served_everywhere_then_retired_by_a_new_versio
     assert row["question"] == REFUSED and "2023年" in row["answer_facts"]
     assert row["evidence"] and row["evidence"][0] in served["citations"][0]["text"]
     assert http.post(f"/v1/admin/curated/{cid}/eval-item", json={"set": "../x"}, headers=AUTH).status_code == 422
-    from assistant.core import Assistant
-    from evals.dataset import load_set
-    from evals.workbench import execute
-
-    summary = execute(Assistant.from_settings(settings, build=False), load_set(settings.data_dir / "evals" / "fixes.jsonl"),
-                      settings.data_dir / "evals" / "run", {"set": "fixes"})
-    assert summary["settings"]["done"] == 1 and summary["settings"]["failed"] == 0
+    assert http.get("/v1/eval-sets", headers=AUTH).json() == {"sets": ["fixes"]}
+    job = http.post("/v1/eval-sets/fixes/runs", headers=AUTH).json()
+    deadline = time.monotonic() + 120
+    while (job := http.get(f"/v1/evals/{job['run_id']}", headers=AUTH).json())["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert job["status"] == "done" and job["done"] == 1, job
+    assert http.post("/v1/eval-sets/nosuch/runs", headers=AUTH).status_code == 404
 
     # a new version of the document, added by this (another) process: the server follows the index
     src.write_text(sf.policy_versions()[1], encoding="utf-8")
