@@ -88,25 +88,17 @@ def live_server(cli_env, tmp_path_factory):
         yield url
 
 
-def postgres_url() -> str | None:
-    """The PostgreSQL server the database tests use (PA_TEST_DATABASE_URL; `.ci/run` starts one with
-    `.ci/postgres`); None skips them, unless PA_REQUIRE_POSTGRES=1 (CI), where its absence is an error."""
-    url = os.environ.get("PA_TEST_DATABASE_URL")
-    if not url and os.environ.get("PA_REQUIRE_POSTGRES") == "1":
-        raise RuntimeError("PA_REQUIRE_POSTGRES=1 but PA_TEST_DATABASE_URL is not set")
-    return url or None
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A new, empty records database: a SQLite file, then a new database on the PostgreSQL server."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'records.sqlite3'}"
         return
+    from helpers import fresh_postgres_database, postgres_url
+
     base = postgres_url()
     if base is None:
         pytest.skip("PA_TEST_DATABASE_URL is not set (a PostgreSQL server; .ci/postgres starts one)")
-    from helpers import fresh_postgres_database
 
     with fresh_postgres_database(base) as url:
         yield url

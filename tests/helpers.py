@@ -138,6 +138,17 @@ class CountingEmbedder:
         return self.inner.embed_query(text)
 
 
+def postgres_url() -> str | None:
+    """The PostgreSQL server the database tests use (PA_TEST_DATABASE_URL; `.ci/run` starts one with
+    `.ci/postgres`); None skips them, unless PA_REQUIRE_POSTGRES=1 (CI), where its absence is an error."""
+    import os
+
+    url = os.environ.get("PA_TEST_DATABASE_URL")
+    if not url and os.environ.get("PA_REQUIRE_POSTGRES") == "1":
+        raise RuntimeError("PA_REQUIRE_POSTGRES=1 but PA_TEST_DATABASE_URL is not set")
+    return url or None
+
+
 def fresh_postgres_database(base_url: str):
     """A context manager: a new, empty database on the PostgreSQL server of `base_url` (a SQLAlchemy URL,
     postgresql+psycopg://...), yielding its URL; dropped afterwards."""

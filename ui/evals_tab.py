@@ -12,7 +12,7 @@ import gradio as gr
 from assistant.service import Service
 from assistant.errors import AssistantError
 from assistant.errors import DatasetError, InvalidQuery
-from evals.curated import named_sets, set_path
+from assistant.records.evalitems import named_sets, set_path
 from evals.dataset import load_set
 from evals.report import diagnose
 from evals.workbench import Jobs

@@ -55,7 +55,7 @@ def run_meta(set_name: str | None, assistant, settings) -> dict:
 @router.get("/eval-sets", responses={401: {"model": Problem}, 403: {"model": Problem}},
             summary="The named evaluation sets (PA_DATA_DIR/evals/NAME.jsonl); admin token")
 def eval_sets(_: AdminDep, settings: SettingsDep) -> dict:
-    from evals.curated import named_sets
+    from assistant.records.evalitems import named_sets
 
     return {"sets": named_sets(settings.data_dir)}
 
@@ -66,7 +66,7 @@ def eval_sets(_: AdminDep, settings: SettingsDep) -> dict:
 def run_named_set(_: AdminDep, jobs: JobsDep, assistant: AssistantDep, settings: SettingsDep,
                   name: Annotated[str, PathParam(max_length=64)]) -> dict:
     from assistant.errors import DatasetError, InvalidQuery
-    from evals.curated import set_path
+    from assistant.records.evalitems import set_path
     from evals.dataset import load_set
 
     try:

@@ -141,7 +141,7 @@ def delete_curated(_: AdminDep, curated_id: CuratedId, records: RecordsDep, desk
              summary="Add the curated answer as an item of a named evaluation set; admin token")
 def curated_eval_item(_: AdminDep, curated_id: CuratedId, body: EvalItemIn, assistant: AssistantDep,
                       records: RecordsDep, settings: SettingsDep) -> EvalItemOut:
-    from evals.curated import append_item, item_of
+    from assistant.records.evalitems import append_item, item_of
 
     row = _found(store.get(records, curated_id), curated_id)
     path, count = append_item(settings.data_dir, body.set, item_of(row, assistant))

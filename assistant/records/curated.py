@@ -17,6 +17,7 @@ PA_CURATED_MIN_SIMILARITY is calibrated on evals/sets/curated_paraphrases.jsonl 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 
 from assistant.answer import Answer, Citation
-from assistant.errors import InvalidQuery
+from assistant.errors import InvalidQuery, RecordsUnavailable
 from assistant.postcheck import unsupported_figures
 from assistant.query import Query
 from assistant.records.db import Database
@@ -48,6 +49,8 @@ def kinds(q: Query) -> set[str]:
     about materials, steps or how to apply (however it is worded)."""
     return set(q.terms.asked_types) | ({"procedure"} if PROCEDURE.search(q.standalone) else set())
 REFRESH_SECONDS = 1.0  # how long a process reuses its list of curated answers before reading it again
+RETRY_SECONDS = 5.0  # after the database failed: questions are not slowed down by trying it each time
+log = logging.getLogger(__name__)
 MAX_PASSAGES = 20
 NOTICE = "人工审核答案：本回答由工作人员审核撰写，引用段落为其依据。"
 
@@ -205,8 +208,13 @@ class CuratedAnswers:
         """The active curated answers, read again every REFRESH_SECONDS (other processes write too)."""
         with self._lock:
             if time.monotonic() - self._read_at >= REFRESH_SECONDS:
-                with self.db.session() as s:
-                    rows = list(s.scalars(select(Curated).where(Curated.status == "active")))
+                try:
+                    with self.db.session() as s:
+                        rows = list(s.scalars(select(Curated).where(Curated.status == "active")))
+                except RecordsUnavailable as exc:  # keep what was read last; try again in RETRY_SECONDS
+                    log.warning("curated answers could not be read (the last list read is used): %s", exc)
+                    self._read_at = time.monotonic() + RETRY_SECONDS - REFRESH_SECONDS
+                    return list(self._known.values())
                 known = {}
                 for r in rows:
                     key = (r.id, r.updated.isoformat())

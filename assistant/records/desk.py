@@ -15,6 +15,7 @@ import time
 from typing import Any, Callable, Iterator
 
 from assistant.answer import Answer, StreamEvent, replay
+from assistant.errors import BudgetExceeded, InvalidQuery
 from assistant.records.curated import CuratedAnswers
 from assistant.records.db import Database
 from assistant.records.questions import QuestionLog, QuestionLogConfig
@@ -37,9 +38,9 @@ class Desk:
             return None
         try:
             return self.curated.match(assistant, question, history)
+        except (InvalidQuery, BudgetExceeded):
+            raise  # the question itself is bad: the edge says so
         except Exception as exc:  # noqa: BLE001 - the records database must never fail a question
-            if type(exc).__name__ in {"InvalidQuery", "BudgetExceeded"}:
-                raise  # the question itself is bad: the edge says so
             log.warning("curated answers skipped: %s", exc)
             return None
 
