@@ -267,6 +267,10 @@ def test_feedback_up_vote_is_recorded(page, feedback_file):
     assert entry["answerable"] is True and entry["mode"] == "extractive"
     assert entry["answer"].startswith("根据规划：") and entry["answer"] in answer_text
     assert entry["citations"] and entry["citations"][0]["n"] == 1 and entry["citations"][0]["passage_id"]
+    from assistant.records.questions import questions
+
+    logged = [q for q in questions(feedback_file) if q["question"] == question and q["channel"] == "ui"]
+    assert logged and logged[0]["vote"] == "up"  # the question log row got the vote too
 
 
 def test_feedback_write_failure_shows_an_error(page, feedback_file):
