@@ -42,6 +42,8 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 * `GET /v1/documents/{doc_id}/diff` — what changed between versions of a document
 * `POST /dify/retrieval` — Dify's External Knowledge API (register `http://host:port/dify` in Dify)
 * `/mcp` — an MCP server (streamable HTTP): search_policies, ask, get_passage, match_support, list_documents
+* `GET /v1/admin/questions`, `/v1/admin/curated` — staff review (admin token): the questions asked, grouped
+  by meaning; curated answers served first to close questions (`"source": "curated"`); fixes as eval items
 * The chat UI is at [/ui](/ui).
 """
 
