@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import AdminDep
 from api.deps import AssistantDep, DeskDep, RecordsDep, SettingsDep
 from api.schemas import Problem
+from assistant.errors import InvalidQuery
 from assistant.records import curated as store
 from assistant.records.queue import group
 from assistant.records.questions import questions
@@ -58,14 +59,17 @@ class EvalItemOut(BaseModel):
     items: int
 
 
+ISO_TIME = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+
+
 def _since(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
         t = datetime.fromisoformat(value)
     except ValueError:
-        raise HTTPException(422, f"since={value!r} is not a date or time; allowed: ISO 8601, e.g. 2026-01-31 or "
-                                 "2026-01-31T08:00:00+08:00") from None
+        raise InvalidQuery(f"since={value!r} is not a date or time; allowed: ISO 8601, e.g. 2026-01-31 or "
+                           "2026-01-31T08:00:00+08:00", field="since") from None
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
@@ -75,7 +79,8 @@ def _since(value: str | None) -> datetime | None:
             summary="The review queue: logged questions grouped by meaning; admin token")
 def review_queue(_: AdminDep, assistant: AssistantDep, records: RecordsDep, settings: SettingsDep,
                  status: Annotated[Literal["refused", "downvoted", "all"], Query()] = "all",
-                 since: Annotated[str | None, Query(description="ISO 8601 date or time")] = None,
+                 since: Annotated[str | None, Query(pattern=ISO_TIME, max_length=40,
+                                                    description="ISO 8601 date or time (UTC unless it says)")] = None,
                  format: Annotated[Literal["json", "csv"], Query()] = "json"):
     groups = group(questions(records, status, _since(since)), assistant, settings.curated_min_similarity)
     if format == "csv":

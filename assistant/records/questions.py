@@ -41,7 +41,7 @@ class QuestionLog:
         self.on_lost = on_lost  # e.g. a metrics counter
         self.lost = 0
         self._down_until = 0.0
-        self._purged = 0.0
+        self._purged = -PURGE_EVERY  # the first row written purges
         self._lock = threading.Lock()
 
     def record(self, channel: str, question: str, answer: Answer, latency_s: float) -> int | None:

@@ -59,8 +59,11 @@ def test_refused_question_curated_served_everywhere_then_retired_by_a_new_versio
     refused = ask(http, REFUSED)
     assert refused["answerable"] is False and refused["source"] == "index"
 
-    queue = http.get("/v1/admin/questions", params={"status": "refused"}, headers=AUTH).json()
+    queue = http.get("/v1/admin/questions", params={"status": "refused", "since": "2020-01-01"}, headers=AUTH).json()
     [group] = [g for g in queue["groups"] if REFUSED in g["examples"]]
+    later = http.get("/v1/admin/questions", params={"since": "2100-01-01T00:00:00+08:00"}, headers=AUTH).json()
+    assert later["groups"] == []
+    assert http.get("/v1/admin/questions", params={"since": "yesterday"}, headers=AUTH).status_code == 422
     assert group["refused"] >= 1 and group["count"] >= 1
     assert http.get("/v1/admin/questions").status_code in (401, 403)  # admin only
 
