@@ -19,9 +19,13 @@ from api.mcp import MCPEndpoint, build_mcp, rate_guard
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import RateLimit, TokenBuckets, limited
 from api.ui_guard import UIGuard
-from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops, versions, view
+from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops, review, versions, \
+    view
 from assistant.service import Progress, Service
 from assistant.core import Assistant
+from assistant.records import Database
+from assistant.records.desk import Desk
+from assistant.records.startup import prepare_in_background
 from assistant.settings import Settings, get_settings
 from evals.workbench import Jobs
 
@@ -38,6 +42,8 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 * `GET /v1/documents/{doc_id}/diff` — what changed between versions of a document
 * `POST /dify/retrieval` — Dify's External Knowledge API (register `http://host:port/dify` in Dify)
 * `/mcp` — an MCP server (streamable HTTP): search_policies, ask, get_passage, match_support, list_documents
+* `GET /v1/admin/questions`, `/v1/admin/curated` — staff review (admin token): the questions asked, grouped
+  by meaning; curated answers served first to close questions (`"source": "curated"`); fixes as eval items
 * The chat UI is at [/ui](/ui).
 """
 
@@ -80,31 +86,38 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     settings = settings or get_settings()  # the app factory is an edge: the one place the API reads them
     service = Service(settings, progress=progress, assistant=assistant, refresh=refresh)
     jobs = Jobs(settings.data_dir / "evals")  # background evaluation runs (API and UI share them)
+    records = Database(settings.database_config())  # feedback, question log, curated answers
     if load_now:
         service.start()
     metrics = Metrics()
+    desk = Desk.of(records, settings.question_log_config(), settings.curated_min_similarity,  # every channel asks it
+                   on_lost=metrics.lost_log_rows.inc)
     limit = settings.rate_limit_per_minute
     # one bucket per client for the /v1 and /dify requests (RateLimit) and the MCP tool calls (the MCP guard)
     buckets = TokenBuckets(limit, settings.rate_limit_burst) if limit > 0 else None
     guard = rate_guard(buckets, limit, settings.rate_limit_burst, settings.trust_forwarded) if buckets is not None \
         else None
-    mcp = MCPEndpoint(lambda: build_mcp(service.get, guard), settings, buckets)
+    mcp = MCPEndpoint(lambda: build_mcp(service.get, guard, desk), settings, buckets)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         service.start()
+        prepare_in_background(records, settings.data_dir)  # migrations, the old feedback.jsonl imported once
         async with mcp.running():  # the MCP session manager lives as long as the app
             yield
         service.stop()
+        records.dispose()
 
     app = FastAPI(title="政策助手 Policy Assistant", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.service = service
     app.state.eval_jobs = jobs
     app.state.metrics = metrics
+    app.state.records = records
+    app.state.desk = desk
     errors.install(app)
     document_middleware_responses(app)
-    for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, ops, dify):
+    for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, review, ops, dify):
         app.include_router(module.router)
     app.add_route("/mcp", mcp, include_in_schema=False)
 
@@ -117,7 +130,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
 
         from ui.app import CSS, build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(service, jobs), path="/ui", allowed_paths=[], css=CSS,
+        app = gr.mount_gradio_app(app, build_ui(service, jobs, records, desk), path="/ui", allowed_paths=[], css=CSS,
                                   footer_links=["api"], max_file_size="5mb", show_error=True)
     app.add_middleware(ResponseLimit, max_bytes=settings.max_response_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,

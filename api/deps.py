@@ -7,6 +7,8 @@ from fastapi import Depends, Request
 
 from api.metrics import Metrics
 from assistant.core import Assistant
+from assistant.records import Database
+from assistant.records.desk import Desk
 from assistant.service import Service
 from assistant.settings import Settings
 from evals.workbench import Jobs
@@ -32,8 +34,18 @@ def get_eval_jobs(request: Request) -> Jobs:
     return request.app.state.eval_jobs
 
 
+def get_records(request: Request) -> Database:
+    return request.app.state.records
+
+
+def get_desk(request: Request) -> Desk:
+    return request.app.state.desk
+
+
 ServiceDep = Annotated[Service, Depends(get_service)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 JobsDep = Annotated[Jobs, Depends(get_eval_jobs)]
+RecordsDep = Annotated[Database, Depends(get_records)]
+DeskDep = Annotated[Desk, Depends(get_desk)]

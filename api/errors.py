@@ -11,7 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.errors import AssistantError, BudgetExceeded, IndexNotReady, InvalidQuery, StoreUnavailable
+from assistant.errors import AssistantError, BudgetExceeded, IndexNotReady, InvalidQuery, RecordsUnavailable, \
+    StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StoreUnavailable)
     async def _store(request: Request, exc: StoreUnavailable):
+        return unavailable(request, str(exc))
+
+    @app.exception_handler(RecordsUnavailable)
+    async def _records(request: Request, exc: RecordsUnavailable):  # admin reads and writes of the records
+        log.error("%s %s: %s", request.method, request.url.path, exc)
         return unavailable(request, str(exc))
 
     async def _store_failure(request: Request, exc: Exception):

@@ -39,6 +39,8 @@ from assistant.core import Assistant
 from assistant.errors import AssistantError
 from assistant.integrations.markdown import markdown_safe_json
 from assistant.integrations.records import error_text
+from assistant.records import Database
+from assistant.records.desk import Desk
 from assistant.service import Service
 from assistant.settings import Settings
 from assistant.validation import TOP_K_MAX, TOP_K_MIN
@@ -77,8 +79,9 @@ def _new_server() -> MCPServer:
     return server
 
 
-def build_mcp(get_assistant: Callable[[], Assistant], guard: Guard | None = None) -> MCPServer:
-    """The tools over whatever assistant `get_assistant` returns when a call comes (Service.get: the loaded one)."""
+def build_mcp(get_assistant: Callable[[], Assistant], guard: Guard | None = None, desk: Desk | None = None) -> MCPServer:
+    """The tools over whatever assistant `get_assistant` returns when a call comes (Service.get: the loaded one);
+    `ask` goes through `desk` (curated answers first, the question log) when given."""
     server = _new_server()
 
     def run(ctx: Context, fn: Callable[[Assistant], BaseModel]) -> Any:
@@ -117,7 +120,10 @@ def build_mcp(get_assistant: Callable[[], Assistant], guard: Guard | None = None
     def ask(question: Annotated[str, Field(description="问题 The question (Chinese or English).")],
             history: History = [],  # noqa: B006 - validated into a new list on every call
             ctx: Context = None) -> AnswerOut:
-        return run(ctx, lambda a: answer_out(a.ask(question, [m.model_dump() for m in history])))
+        turns = [m.model_dump() for m in history]
+        if desk is None:
+            return run(ctx, lambda a: answer_out(a.ask(question, turns)))
+        return run(ctx, lambda a: answer_out(desk.ask(a, question, turns, channel="mcp")[0]))
 
     @server.tool(annotations=READ_ONLY, description=(
         "按段落 ID 打开一段原文及其前后文（同一文件）。Open a passage by its passage_id (from search_policies or ask "
@@ -226,4 +232,6 @@ def serve_stdio(settings: Settings, progress: Callable[[int, int], None] | None 
         service.wait(STDIO_LOAD_TIMEOUT)
         return service.get()
 
-    build_mcp(loaded).run("stdio")
+    desk = Desk.of(Database(settings.database_config()), settings.question_log_config(),
+                   settings.curated_min_similarity)
+    build_mcp(loaded, desk=desk).run("stdio")

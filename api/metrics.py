@@ -38,6 +38,8 @@ class Metrics:
         self.documents = Gauge("pa_index_documents", "Documents in the loaded index", registry=self.registry,
                                multiprocess_mode="all")
         self.ready = Gauge("pa_ready", "1 when the index is loaded", registry=self.registry, multiprocess_mode="all")
+        self.lost_log_rows = Counter("pa_question_log_lost", "Question log rows lost (the records database failed; "
+                                     "the questions were answered)", registry=self.registry)
 
     def render(self) -> tuple[bytes, str]:
         if multiprocess():  # every worker's values, from the shared directory

@@ -81,11 +81,13 @@ class AnswerOut(BaseModel):
     question: str
     answer: str
     answerable: bool = Field(description="False when the documents do not contain the answer (the text says so).")
-    mode: Literal["extractive", "llm", "finder"]
+    mode: Literal["extractive", "llm", "finder", "curated"]
     citations: list[CitationOut]
     related: list[CitationOut] = Field(description="Nearest passages not cited: further reading.")
     notices: list[str] = Field(description="Why the answer was refused, repaired or fell back.")
     standalone_question: str = Field(description="The question as searched (follow-ups rewritten).")
+    source: Literal["index", "curated"] = Field("index", description="curated: an answer written by staff "
+                                                "(人工审核答案), served to a close enough question; index: answered now.")
 
 
 class HitOut(BaseModel):
@@ -196,7 +198,7 @@ class FeedbackCitation(BaseModel):
 
 
 class FeedbackEntry(BaseModel):
-    """One line of PA_DATA_DIR/feedback.jsonl (a 👍/👎 given in the chat UI)."""
+    """One vote (a 👍/👎 given in the chat UI), as kept in the records database."""
 
     model_config = ConfigDict(extra="allow")
     time: str = Field("", description="When it was given (ISO 8601, UTC).")

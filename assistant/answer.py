@@ -43,6 +43,9 @@ class Answer:
     related: list[Citation] = field(default_factory=list)  # nearest passages not cited (reading list)
     notices: list[str] = field(default_factory=list)
     standalone_question: str = ""  # the question as searched (follow-ups rewritten)
+    source: str = "index"  # "index" (retrieved and answered now) | "curated" (written by staff, served as is)
+    curated_id: int | None = None  # the curated answer served
+    evidence: float | None = None  # the best retrieved passage's score (the question log keeps it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

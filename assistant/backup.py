@@ -11,14 +11,14 @@ A backup is a directory:
     index/info.json        the active index's pointer information (fingerprint, embedder, format)
     index/passages.jsonl   every passage: id, text, metadata
     index/embeddings.npy   their vectors, in the same order (a restore embeds nothing)
-    feedback.jsonl         the chat's feedback, whole lines
+    feedback.jsonl         the chat's feedback (from the records database, PA_DATABASE_URL), one vote a line
 
 `backup` holds the library lock (no document is added or removed meanwhile; questions are answered as
 usual: reads take no lock) and writes into a hidden sibling of `dest`, renamed to `dest` when complete.
 `restore` checks the manifest and every checksum, stages the corpus next to PA_CORPUS_DIR and the index
 as a new collection (not active), then switches: the corpus directory is exchanged with the staged one
 (one renameat2(RENAME_EXCHANGE) on Linux), the index pointer is switched (one write; running servers follow
-it within PA_INDEX_POLL_SECONDS) and the feedback file replaced (one rename). The corpus it replaced is kept
+it within PA_INDEX_POLL_SECONDS) and the feedback in the records database replaced (one transaction). The corpus it replaced is kept
 beside it (`.<corpus>.before-restore-<time>`). A backup whose index has another format, or another
 embedder than PA_EMBEDDER, has its index rebuilt from its corpus (with a notice), never read.
 """
@@ -51,7 +51,9 @@ from assistant.backup_check import (
     sign,
 )
 from assistant.errors import BackupError, IndexFailure
-from assistant.feedback import feedback_path, read_feedback
+from assistant.feedback import feedback_path
+from assistant.records import Database
+from assistant.records.feedback import export_jsonl, replace_all
 from assistant.library import library_lock
 from assistant.settings import Settings
 from retrieval.embedders import embedder_name
@@ -123,7 +125,7 @@ def _write(settings: Settings, work: Path) -> BackupReport:
         for p in passages:
             fh.write(json.dumps({"id": p.id, "text": p.text, "metadata": p.to_metadata()}, ensure_ascii=False) + "\n")
     np.save(work / "index" / "embeddings.npy", vectors if vectors is not None else np.zeros((0, 0), np.float32))
-    feedback = read_feedback(settings.data_dir)
+    feedback = export_jsonl(Database(settings.database_config()))  # the records database's votes, as JSON lines
     (work / "feedback.jsonl").write_bytes(feedback)
     manifest = {
         "format": BACKUP_FORMAT, "index_format": int(info.get("format", 1)),
@@ -216,24 +218,26 @@ def restore(settings: Settings, src: Path, progress=None) -> BackupReport:
             fb_tmp.unlink(missing_ok=True)
             if copy_inside(src, "feedback.jsonl", fb_tmp) != manifest["files"]["feedback.jsonl"]:
                 raise BackupError(f"{src}/feedback.jsonl changed while it was restored; nothing was restored")
+            feedback = fb_tmp.read_text(encoding="utf-8")  # the copy that was summed, never the backup's file again
+            fb_tmp.unlink()
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             fb_tmp.unlink(missing_ok=True)
             if collection is not None:
                 store.client.delete_collection(collection.name)
             raise
-        # the switch: corpus (one exchange), index pointer (one write), feedback (one rename)
+        # the switch: corpus (one exchange), index pointer (one write), feedback (one transaction)
         _exchange(staged, corpus, kept)
         if collection is not None:
             store.activate(collection, info)
             collect_garbage(settings.index_config(), store)
-        os.replace(fb_tmp, feedback_path(settings.data_dir))
+        replace_all(Database(settings.database_config()), feedback)
         if notices:  # the index of another format or embedder: built from the restored corpus
             from assistant.core import Assistant
 
             Assistant.build(settings, rebuild=True, progress=progress)
     return BackupReport(src, manifest["documents"], manifest["passages"],
-                        len(_visible_files(corpus)), feedback_path(settings.data_dir).read_bytes().count(b"\n"),
+                        len(_visible_files(corpus)), feedback.count("\n"),
                         time.perf_counter() - started, notices, kept)
 
 

@@ -75,6 +75,7 @@ class Step:
     answer: Answer | None = None
     evidence: Evidence | None = None
     route: str | None = None  # why a route took the question (assistant.routes), when one did
+    score: float | None = None  # the evidence stage's answerable probability (weighed steps)
 
 
 @dataclass
@@ -266,8 +267,8 @@ class Assistant:
         if refusal is None and self.verdict is not None:
             refusal = self.verdict.check(query, evidence.hits)
         if refusal is not None:
-            return Step(query, answer=refusal_answer(query, evidence.hits, refusal))
-        return Step(query, evidence=evidence)
+            return Step(query, answer=refusal_answer(query, evidence.hits, refusal), score=evidence.answerable)
+        return Step(query, evidence=evidence, score=evidence.answerable)
 
     def plan(self, question: str, history: list[dict] | None = None, top_k: int | None = None,
              filters: dict[str, Any] | None = None) -> Plan:
@@ -286,12 +287,16 @@ class Assistant:
             filters: dict[str, Any] | None = None) -> Answer:
         started = time.perf_counter()
         plan = self.plan(question, history, top_k, filters)
-        answers = [step.answer or self.answerer.answer(step.query, step.evidence) for step in plan.steps]
+        answer = self._answer(plan)
         plan.budget.check("the answer")
-        answer = answers[0] if len(answers) == 1 else combine(plan.query.question, plan.parts, answers)
-        self._finish(answer, plan.query)
+        self._finish(answer, plan)
         log.debug("ask %.1f ms", (time.perf_counter() - started) * 1000)
         return answer
+
+    def _answer(self, plan: Plan) -> Answer:
+        """Step 5, whole: each step's answer (a route's, a refusal, or the answerer's), combined for several."""
+        answers = [step.answer or self.answerer.answer(step.query, step.evidence) for step in plan.steps]
+        return answers[0] if len(answers) == 1 else combine(plan.query.question, plan.parts, answers)
 
     def _parts(self, query: Query) -> list[str]:
         """The parts of a multi-part question (a follow-up, resolved from the history, is one question)."""
@@ -305,22 +310,24 @@ class Assistant:
         step differs (the answerer streams). A multi-part answer is combined, then replayed."""
         plan = self.plan(question, history, top_k, filters)
         if len(plan.steps) > 1 or plan.steps[0].answer is not None:
-            answers = [step.answer or self.answerer.answer(step.query, step.evidence) for step in plan.steps]
-            answer = answers[0] if len(answers) == 1 else combine(plan.query.question, plan.parts, answers)
-            events: Iterator[StreamEvent] = replay(answer)
+            events: Iterator[StreamEvent] = replay(self._answer(plan))
         else:
             step = plan.steps[0]
             events = self.answerer.stream(step.query, step.evidence)
-        return self._finished_events(plan.budget.metered(iter(events)), plan.query)
+        return self._finished_events(plan.budget.metered(iter(events)), plan)
 
-    def _finish(self, answer: Answer, query: Query) -> None:
-        answer.standalone_question = query.standalone
+    def _finish(self, answer: Answer, plan: Plan) -> None:
+        """Step 6, for every answer (routed, refused, answered): the standalone question, the evidence score
+        (the question log keeps it) and the validity notices of the cited documents."""
+        answer.standalone_question = plan.query.standalone
+        scores = [s.score for s in plan.steps if s.score is not None]
+        answer.evidence = round(min(scores), 4) if scores else None
         flag_validity(answer)
 
-    def _finished_events(self, events: Iterator[StreamEvent], query: Query) -> Iterator[StreamEvent]:
+    def _finished_events(self, events: Iterator[StreamEvent], plan: Plan) -> Iterator[StreamEvent]:
         for ev in events:
             if ev.type == "answer" and ev.answer is not None:
-                self._finish(ev.answer, query)
+                self._finish(ev.answer, plan)
             yield ev
 
     def search(self, query: str, k: int | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:

@@ -10,6 +10,7 @@
     │   ├── IndexNotReady          no index yet, or it is being built / loaded
     │   └── StoreUnavailable       the vector store does not answer
     ├── FeedbackError              feedback could not be recorded
+    ├── RecordsUnavailable         the service's database (PA_DATABASE_URL) cannot be reached or migrated
     ├── BudgetExceeded             one request would cost more than a PA_MAX_* limit allows
     ├── BackupError                a backup cannot be written, or a restore is refused (nothing changed)
     └── LLMError                   the LLM endpoint failed (the answer falls back to extractive)
@@ -39,9 +40,9 @@ from retrieval.errors import (
 
 __all__ = [
     "AssistantError", "ConfigError", "DocumentError", "EmbedderError", "InvalidQuery", "IndexFailure",
-    "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "LLMError", "LLMTimeout",
-    "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError", "LLMBadRequest", "LLMBadOutput",
-    "BudgetExceeded", "BackupError",
+    "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "RecordsUnavailable", "LLMError",
+    "LLMTimeout", "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError", "LLMBadRequest",
+    "LLMBadOutput", "BudgetExceeded", "BackupError",
 ]
 
 
@@ -55,6 +56,11 @@ class FeedbackError(AssistantError):
 
 class BackupError(AssistantError):
     """A backup cannot be written, or a restore is refused; the message names why (nothing changed)."""
+
+
+class RecordsUnavailable(AssistantError):
+    """The service's database (PA_DATABASE_URL) cannot be reached, migrated or written; the message names it
+    (without its password)."""
 
 
 class BudgetExceeded(AssistantError):

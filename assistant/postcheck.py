@@ -254,3 +254,17 @@ def check(answer: str, passages: list[Passage], years: set[str] | None = None) -
 def is_refusal(answer: str) -> bool:
     """The model says the passages do not answer the question (and cites nothing)."""
     return bool(LLM_REFUSAL.search(answer)) and not parse_marks(answer)
+
+
+def unsupported_figures(text: str, passages: list[Passage]) -> list[str]:
+    """The figures, amounts, dates and document numbers of `text` that occur in none of `passages` (the rule
+    `check` applies to each cited sentence, here to a whole text against all its passages)."""
+    evidence = _THOUSANDS.sub("", nfkc("\n".join(f"{p.doc_title}\n{p.section_path}\n{_cn_forms(p.text)}"
+                                                 for p in passages)))
+    have = set(DOCNO.findall(evidence))
+    missing: list[str] = []
+    for piece in pieces(text):
+        figs, docnos = figures(piece)
+        missing += [f.text.strip() for f in figs if not figure_supported(f, evidence, set())]
+        missing += [f"〔{y}〕{n}号" for y, n in docnos if (y, n) not in have]
+    return list(dict.fromkeys(missing))

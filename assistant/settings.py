@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from assistant.records.db import DatabaseConfig
+from assistant.records.questions import QuestionLogConfig
 from assistant.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN
 from retrieval.index import IndexConfig
 from retrieval.readers import ReadLimits
@@ -81,6 +83,10 @@ class Settings(BaseSettings):
     ocr_dpi: int = Field(150, ge=72, le=400, description="Resolution at which PDF pages without a text layer are rendered for OCR.")
     ocr_max_pixels_per_document: int = Field(500_000_000, ge=1_000_000, description="Most pixels OCR may render for one document, all its pages without a text layer together (an A4 page at 150 dpi is about 2.2 million), counted before anything is rendered; a document needing more is refused. A page is rendered no finer than its images need, and a page without text whose images are tiny is skipped.")
     ocr_timeout_seconds: float = Field(900.0, gt=0, le=7200, description="Longest time the OCR of one document (its scanned pages or image) may take, checked between pages; a slower one is refused.")
+    database_url: str | None = Field(None, description="The service's own records (feedback, question log, curated answers): a SQLAlchemy URL, sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB (several workers or replicas share one PostgreSQL). Unset: SQLite in PA_DATA_DIR/records.sqlite3. Migrated on start.")
+    question_log: bool = Field(True, description="Record every question (time, channel, question, standalone question, refused or answered, cited passage ids, evidence score, latency, the vote it got; no client address or identity) in the records database.")
+    question_log_days: int = Field(90, ge=1, le=3650, description="Questions older than this many days are purged from the question log.")
+    curated_min_similarity: float = Field(0.55, ge=0.0, le=1.0, description="How close a question must be to a curated answer's question to be answered with it (cosine of the two questions' vectors times the share of each one's terms found in the other; 0 when they ask about different years, numbers or kinds of value). 1 = never. Calibrated on evals/sets/curated_paraphrases.jsonl.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
@@ -107,6 +113,12 @@ class Settings(BaseSettings):
                           ocr_dpi=self.ocr_dpi, ocr_timeout_seconds=self.ocr_timeout_seconds,
                           ocr_max_pixels_per_document=self.ocr_max_pixels_per_document,
                           ocr_cache_dir=self.data_dir / "ocr")
+
+    def database_config(self) -> DatabaseConfig:
+        return DatabaseConfig.of(self.database_url, self.data_dir)
+
+    def question_log_config(self) -> QuestionLogConfig:
+        return QuestionLogConfig(self.question_log, self.question_log_days)
 
     def index_config(self) -> IndexConfig:
         return IndexConfig(self.corpus_dir, self.store_config(), self.read_limits(),

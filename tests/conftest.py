@@ -88,6 +88,22 @@ def live_server(cli_env, tmp_path_factory):
         yield url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A new, empty records database: a SQLite file, then a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'records.sqlite3'}"
+        return
+    from helpers import fresh_postgres_database, postgres_url
+
+    base = postgres_url()
+    if base is None:
+        pytest.skip("PA_TEST_DATABASE_URL is not set (a PostgreSQL server; .ci/postgres starts one)")
+
+    with fresh_postgres_database(base) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def server():
     """The scripted OpenAI-compatible test server (tests/openai_test_server.py), one per test module."""

@@ -144,3 +144,40 @@ def evidence_for(assistant, query, hits):
     import dataclasses
 
     return dataclasses.replace(assistant.evidence.weigh(query, hits), hits=list(hits))
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL server the database tests use (PA_TEST_DATABASE_URL; `.ci/run` starts one with
+    `.ci/postgres`); None skips them, unless PA_REQUIRE_POSTGRES=1 (CI), where its absence is an error."""
+    import os
+
+    url = os.environ.get("PA_TEST_DATABASE_URL")
+    if not url and os.environ.get("PA_REQUIRE_POSTGRES") == "1":
+        raise RuntimeError("PA_REQUIRE_POSTGRES=1 but PA_TEST_DATABASE_URL is not set")
+    return url or None
+
+
+def fresh_postgres_database(base_url: str):
+    """A context manager: a new, empty database on the PostgreSQL server of `base_url` (a SQLAlchemy URL,
+    postgresql+psycopg://...), yielding its URL; dropped afterwards."""
+    import contextlib
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
+    name = f"pa_{uuid.uuid4().hex[:12]}"
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @contextlib.contextmanager
+    def database():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return database()

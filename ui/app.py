@@ -12,11 +12,14 @@ import gradio as gr
 from assistant.service import Service
 from assistant.answer import Answer
 from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
-from assistant.feedback import record_feedback
+from assistant.records import Database
+from assistant.records.desk import Desk
+from assistant.records.feedback import record_feedback
 from evals.workbench import Jobs
 from ui.docs_tab import docs_tab
 from ui.evals_tab import evals_tab
 from ui.match_tab import match_tab
+from ui.review_tab import review_tab
 from ui.render import answer_markdown, plain
 from ui.versions_view import CSS as VERSIONS_CSS
 
@@ -84,8 +87,10 @@ def staff_rows(assistant, query: str, top_k: int) -> list[list[Any]]:
             for i, h in enumerate(hits, 1)]
 
 
-def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
+def build_ui(service: Service, jobs: Jobs, records: Database | None = None, desk: Desk | None = None) -> gr.Blocks:
     settings = service.settings
+    records = records or Database(settings.database_config())
+    desk = desk or Desk.of(records, settings.question_log_config(), settings.curated_min_similarity)
     shown_max = 2 * max(settings.max_history_messages, 1)  # messages kept on screen (and sent back to the page)
 
     def respond(message: str, chat: list[dict], conv: list[dict], last: dict | None) -> Iterator[tuple]:
@@ -99,7 +104,8 @@ def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
             return
         assistant = _assistant(service)
         try:
-            events = assistant.ask_stream(message, conv)
+            logged: list[int | None] = []
+            events = desk.ask_stream(assistant, message, conv, channel="ui", on_logged=logged.append)
         except InvalidQuery as exc:
             raise gr.Error(f"问题无法处理：{exc}") from exc
         except AssistantError as exc:
@@ -121,7 +127,7 @@ def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
         chat[-1] = {"role": "assistant", "content": answer_markdown(final, assistant)}
         said = final.answer[:settings.max_message_chars]  # what a follow-up is read against
         conv = (conv + [{"role": "user", "content": message}, {"role": "assistant", "content": said}])[-shown_max:]
-        last = {"question": message, "answer": final.to_dict()}
+        last = {"question": message, "answer": final.to_dict(), "question_id": logged[-1] if logged else None}
         rows = staff_rows(assistant, final.standalone_question or message, settings.top_k)
         info = plain(f"检索问题：{final.standalone_question or message}　模式：{final.mode}　" + (
             f"提示：{'；'.join(final.notices)}" if final.notices else ""))
@@ -134,8 +140,8 @@ def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
         if not last:
             raise gr.Error("还没有可以评价的回答：请先提问。")
         try:
-            record_feedback(settings.data_dir, question=last["question"], answer=last["answer"], vote=vote,
-                            comment=comment or "")
+            record_feedback(records, question=last["question"], answer=last["answer"], vote=vote,
+                            comment=comment or "", question_id=last.get("question_id"))
         except AssistantError as exc:
             raise gr.Error(f"反馈未能保存：{exc}") from exc
         gr.Info("感谢反馈，已记录。")
@@ -180,6 +186,8 @@ def build_ui(service: Service, jobs: Jobs) -> gr.Blocks:
             docs_load, docs_outputs = docs_tab(service)
         with gr.Tab("评测", id="evals", elem_id="pa-tab-evals"):
             evals_tab(service, jobs)
+        with gr.Tab("审核", id="review", elem_id="pa-tab-review"):
+            review_tab(service, records, desk)
 
         outputs = [msg, chatbot, shown, conv, last, staff, staff_info]
         inputs = [msg, shown, conv, last]

@@ -11,7 +11,8 @@ import gradio as gr
 
 from assistant.service import Service
 from assistant.errors import AssistantError
-from assistant.errors import DatasetError
+from assistant.errors import DatasetError, InvalidQuery
+from assistant.records.evalitems import named_sets, set_path
 from evals.dataset import load_set
 from evals.report import diagnose
 from evals.workbench import Jobs
@@ -25,19 +26,20 @@ METRICS = ["hit@1", "hit@5", "mrr", "ndcg@10", "citation_precision", "fact_recal
 def evals_tab(service: Service, jobs: Jobs) -> None:
     settings = service.settings
 
-    def start(token: str, file_path: str | None):
+    def start(token: str, file_path: str | None, named: str | None = None):
         require_admin(settings, token)
-        if not file_path:
-            raise gr.Error("请先选择评测集文件（.jsonl / .csv / .xlsx）。")
+        if not file_path and not named:
+            raise gr.Error("请先选择评测集文件（.jsonl / .csv / .xlsx），或已保存的评测集。")
         try:
-            items = load_set(require_uploaded(file_path), settings.max_question_chars)
-        except DatasetError as exc:
+            path = require_uploaded(file_path) if file_path else set_path(settings.data_dir, named)
+            items = load_set(path, settings.max_question_chars)
+        except (DatasetError, InvalidQuery) as exc:
             raise gr.Error(f"评测集有误：{exc}") from exc
         try:
             assistant = service.get()
         except AssistantError as exc:
             raise gr.Error(f"索引尚未就绪：{exc}") from exc
-        meta = {"set": Path(file_path).name, "embedder": assistant.info.embedder, "fusion": settings.fusion,
+        meta = {"set": Path(file_path).name if file_path else named, "embedder": assistant.info.embedder, "fusion": settings.fusion,
                 "top_k": settings.top_k, "mode": "llm" if assistant.llm is not None else "extractive",
                 "index": assistant.info.collection}
         job = jobs.start(assistant, items, meta)
@@ -68,6 +70,11 @@ def evals_tab(service: Service, jobs: Jobs) -> None:
     token = gr.Textbox(label="管理口令", type="password", elem_id="pa-eval-token")
     file = gr.File(label="评测集", file_types=[".jsonl", ".csv", ".xlsx"], type="filepath", elem_id="pa-eval-file")
     start_btn = gr.Button("开始评测", variant="primary", elem_id="pa-eval-start")
+    with gr.Row():  # the named sets: PA_DATA_DIR/evals/NAME.jsonl, where 审核 turns fixes into items
+        named = gr.Dropdown(choices=named_sets(settings.data_dir), label="已保存的评测集（审核修正生成）", value=None,
+                            allow_custom_value=False, elem_id="pa-eval-named", scale=3)
+        refresh = gr.Button("刷新列表", elem_id="pa-eval-named-refresh", scale=1, min_width=80)
+        run_named = gr.Button("运行所选评测集", elem_id="pa-eval-named-start", scale=1, min_width=80)
     run_id = gr.State(None)
     status = gr.Markdown("", elem_id="pa-eval-status")
     summary = gr.Dataframe(headers=["指标", "数值"], value=[], interactive=False, elem_id="pa-eval-summary")
@@ -76,4 +83,7 @@ def evals_tab(service: Service, jobs: Jobs) -> None:
     report = gr.File(label="HTML 报告", interactive=False, elem_id="pa-eval-report")
     timer = gr.Timer(1.0, active=False)  # polls only while a run is going
     start_btn.click(start, [token, file], [run_id, status]).then(lambda: gr.Timer(active=True), None, timer)
+    refresh.click(lambda: gr.update(choices=named_sets(settings.data_dir)), None, named)
+    run_named.click(lambda t, n: start(t, None, n), [token, named], [run_id, status]).then(
+        lambda: gr.Timer(active=True), None, timer)
     timer.tick(poll, run_id, [status, summary, failures, report, timer])

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.convert import answer_out, hit_out
-from api.deps import AssistantDep
+from api.deps import AssistantDep, DeskDep
 from api.schemas import AnswerOut, AskRequest, Problem, SearchRequest, SearchResponse
 from api.sse import SSE_HEADERS, event
 from assistant.answer import StreamEvent
@@ -31,8 +31,9 @@ def history_of(req: AskRequest) -> list[dict]:
 
 
 @router.post("/ask", response_model=AnswerOut, responses=ERRORS, summary="Ask a question; get a cited answer")
-def ask(req: AskRequest, assistant: AssistantDep) -> AnswerOut:
-    return answer_out(assistant.ask(req.question, history_of(req), req.top_k, req.filters))
+def ask(req: AskRequest, assistant: AssistantDep, desk: DeskDep) -> AnswerOut:
+    answer, _ = desk.ask(assistant, req.question, history_of(req), req.top_k, req.filters, channel="api")
+    return answer_out(answer)
 
 
 def sse_events(events: Iterator[StreamEvent]) -> Iterator[str]:
@@ -55,8 +56,8 @@ def sse_events(events: Iterator[StreamEvent]) -> Iterator[str]:
         "Server-Sent Events: `citations` {citations}, then `delta` {text} events, then `answer` "
         "(the complete answer JSON, authoritative), or `error` {detail}.")}},
              summary="Ask a question; stream the answer as Server-Sent Events")
-def ask_stream(req: AskRequest, assistant: AssistantDep) -> StreamingResponse:
-    events = assistant.ask_stream(req.question, history_of(req), req.top_k, req.filters)
+def ask_stream(req: AskRequest, assistant: AssistantDep, desk: DeskDep) -> StreamingResponse:
+    events = desk.ask_stream(assistant, req.question, history_of(req), req.top_k, req.filters, channel="stream")
     return StreamingResponse(sse_events(events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 

@@ -1,4 +1,5 @@
-"""Admin: evaluation runs in the background — upload a set, follow its progress, read its report."""
+"""Admin: evaluation runs in the background — upload a set (or run a named one, PA_DATA_DIR/evals/NAME.jsonl,
+where fixes become items), follow its progress, read its report."""
 from __future__ import annotations
 
 import shutil
@@ -42,11 +43,43 @@ def start_eval(_: AdminDep, jobs: JobsDep, assistant: AssistantDep, settings: Se
             raise HTTPException(422, str(exc).replace(str(path), file.filename or "set")) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    meta = {"set": file.filename, "embedder": assistant.info.embedder, "fusion": settings.fusion,
+    return jobs.start(assistant, items, run_meta(file.filename, assistant, settings)).to_dict()
+
+
+def run_meta(set_name: str | None, assistant, settings) -> dict:
+    return {"set": set_name, "embedder": assistant.info.embedder, "fusion": settings.fusion,
             "bm25_weight": settings.bm25_weight, "top_k": settings.top_k,
             "mode": "llm" if assistant.llm is not None else "extractive", "index": assistant.info.collection}
-    job = jobs.start(assistant, items, meta)
-    return job.to_dict()
+
+
+@router.get("/eval-sets", responses={401: {"model": Problem}, 403: {"model": Problem}},
+            summary="The named evaluation sets (PA_DATA_DIR/evals/NAME.jsonl); admin token")
+def eval_sets(_: AdminDep, settings: SettingsDep) -> dict:
+    from assistant.records.evalitems import named_sets
+
+    return {"sets": named_sets(settings.data_dir)}
+
+
+@router.post("/eval-sets/{name}/runs", responses={401: {"model": Problem}, 403: {"model": Problem},
+                                                  404: {"model": Problem}, 422: {"model": Problem}},
+             summary="Run a named evaluation set in the background; admin token")
+def run_named_set(_: AdminDep, jobs: JobsDep, assistant: AssistantDep, settings: SettingsDep,
+                  name: Annotated[str, PathParam(max_length=64)]) -> dict:
+    from assistant.errors import DatasetError, InvalidQuery
+    from assistant.records.evalitems import set_path
+    from evals.dataset import load_set
+
+    try:
+        path = set_path(settings.data_dir, name)
+    except InvalidQuery as exc:
+        raise HTTPException(422, str(exc)) from None
+    if not path.is_file():
+        raise HTTPException(404, f"no evaluation set {name!r}; GET /v1/eval-sets lists them")
+    try:
+        items = load_set(path, settings.max_question_chars)
+    except DatasetError as exc:
+        raise HTTPException(422, str(exc).replace(str(path), f"{name}.jsonl")) from None
+    return jobs.start(assistant, items, run_meta(name, assistant, settings)).to_dict()
 
 
 @router.get("/evals/{run_id}", responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}},

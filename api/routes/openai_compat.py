@@ -18,14 +18,14 @@ from typing import Any, Iterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from api.deps import AssistantDep, SettingsDep
+from api.deps import AssistantDep, DeskDep, SettingsDep
 from api.routes.ask import ERRORS
 from api.schemas import ChatMessage, ChatRequest
 from api.sse import SSE_HEADERS, event
 from assistant.answer import Answer
 from assistant.errors import InvalidQuery
 from assistant.integrations.markdown import MarkdownStream, markdown_safe, sources_safe
-from assistant.integrations.records import SOURCES_HEADER
+from assistant.integrations.records import SOURCES_HEADER, curated_mark
 from assistant.validation import check_message, check_text
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def split_messages(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str
 
 def _extra(answer: Answer) -> dict[str, Any]:
     return {"citations": [asdict(c) for c in answer.citations],
-            "answerable": answer.answerable, "mode": answer.mode, "notices": answer.notices}
+            "answerable": answer.answerable, "mode": answer.mode, "notices": answer.notices, "source": answer.source}
 
 
 def _usage(question: str, text: str) -> dict[str, int]:
@@ -75,7 +75,7 @@ def models(settings: SettingsDep) -> dict[str, Any]:
 @router.post("/chat/completions", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": (
         "A chat.completion object, or with `stream: true` Server-Sent Events of chat.completion.chunk objects "
         "ending with `data: [DONE]`.")}}, summary="OpenAI-compatible chat completion with citations")
-def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: SettingsDep):
+def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: SettingsDep, desk: DeskDep):
     question, history = split_messages(req.messages)
     check_text("messages", question, settings.max_question_chars)  # the field at fault is `messages`
     for m in history:
@@ -84,14 +84,14 @@ def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: Settin
     created = int(time.time())
     model = settings.model_name
     if not req.stream:
-        answer = assistant.ask(question, history)
-        text = markdown_safe(answer.answer) + sources_safe(answer.citations)
+        answer, _ = desk.ask(assistant, question, history, channel="openai")
+        text = markdown_safe(answer.answer) + curated_mark(answer) + sources_safe(answer.citations)
         return {"id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop", "logprobs": None}],
                 "usage": _usage(question, text), **_extra(answer)}
 
-    events = assistant.ask_stream(question, history)
+    events = desk.ask_stream(assistant, question, history, channel="openai")
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -113,7 +113,7 @@ def chat_completions(req: ChatRequest, assistant: AssistantDep, settings: Settin
                         tail = safe.flush() + "\n\n（以下为核对后的回答）\n" + markdown_safe(answer.answer)
                     else:
                         tail = safe.feed(answer.answer[len(shown):]) + safe.flush()
-                    tail += sources_safe(answer.citations)
+                    tail += curated_mark(answer) + sources_safe(answer.citations)
                     if tail:
                         yield chunk({"content": tail})
                     yield chunk({}, "stop", usage=_usage(question, answer.answer + tail), **_extra(answer))

@@ -39,9 +39,18 @@ def sources_block(citations: list[Citation]) -> str:
     return "\n\n" + SOURCES_HEADER + "\n" + "\n".join(f"[{c.n}] {c.doc_title} · {c.section}" for c in citations)
 
 
+CURATED_LABEL = "（人工审核答案）"
+
+
+def curated_mark(answer: Answer) -> str:
+    """A line saying the answer was written by staff (a curated answer), or ''."""
+    return f"\n\n{CURATED_LABEL}" if answer.source == "curated" else ""
+
+
 def answer_text(answer: Answer) -> str:
-    """The answer as one text: its sentences with [n] marks, then the references they point to."""
-    return answer.answer + sources_block(answer.citations)
+    """The answer as one text: its sentences with [n] marks, (人工审核答案 when staff wrote it,) then the
+    references they point to."""
+    return answer.answer + curated_mark(answer) + sources_block(answer.citations)
 
 
 def hits_text(hits: list[Hit]) -> str:

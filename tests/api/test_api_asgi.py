@@ -24,7 +24,8 @@ HOUSE_PRICE_Q = "长沙市的房价是多少？"
 FOLLOWUP_Q = "那2020年呢？"
 PASSAGE_ID = re.compile(r"^[a-z0-9-]+:[0-9a-f]{12}$")
 CITATION_KEYS = {"n", "passage_id", "doc_id", "doc_title", "section", "text", "quote", "meta", "view_url"}
-ANSWER_KEYS = {"question", "answer", "answerable", "mode", "citations", "related", "notices", "standalone_question"}
+ANSWER_KEYS = {"question", "answer", "answerable", "mode", "citations", "related", "notices", "standalone_question",
+               "source"}
 INTERNAL_ERROR = "internal error; it has been logged"
 
 

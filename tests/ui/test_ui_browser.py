@@ -6,10 +6,7 @@ in which case the module fails loudly instead. Screenshots go to $PA_TEST_ARTIFA
 """
 from __future__ import annotations
 
-import json
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -69,9 +66,11 @@ def phone_page(browser, live_server, request):
 
 
 @pytest.fixture
-def feedback_file(built_settings) -> Path:
-    """The live server's feedback log (its data dir is the session index's)."""
-    return Path(built_settings.data_dir) / "feedback.jsonl"
+def feedback_file(built_settings):
+    """The live server's records database (SQLite in the session index's data dir), where feedback is kept."""
+    from assistant.records import Database
+
+    return Database(built_settings.database_config())
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -115,10 +114,10 @@ def _open_accordion(page: Page, elem_id: str, label: str) -> None:
     page.locator(f"#{elem_id}").get_by_text(label, exact=True).click()
 
 
-def _feedback_lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+def _feedback_lines(records) -> list[dict]:
+    from assistant.records.feedback import list_feedback
+
+    return list_feedback(records)
 
 
 def _no_horizontal_overflow(page: Page, width: int) -> None:
@@ -268,27 +267,29 @@ def test_feedback_up_vote_is_recorded(page, feedback_file):
     assert entry["answerable"] is True and entry["mode"] == "extractive"
     assert entry["answer"].startswith("根据规划：") and entry["answer"] in answer_text
     assert entry["citations"] and entry["citations"][0]["n"] == 1 and entry["citations"][0]["passage_id"]
+    from assistant.records.questions import questions
+
+    logged = [q for q in questions(feedback_file) if q["question"] == question and q["channel"] == "ui"]
+    assert logged and logged[0]["vote"] == "up"  # the question log row got the vote too
 
 
 def test_feedback_write_failure_shows_an_error(page, feedback_file):
     _ask(page, "2025年全社会研发经费投入强度目标是多少？")
-    backup = feedback_file.with_name("feedback.jsonl.bak-browser-test")
-    moved = feedback_file.exists()
-    if moved:
-        shutil.move(feedback_file, backup)
-    feedback_file.mkdir()  # opening a directory for append fails, even for root
+    from sqlalchemy import text
+
+    with feedback_file.session() as s:  # the table gone: every write fails, as with a broken database
+        s.execute(text("ALTER TABLE feedback RENAME TO feedback_away"))
     try:
         _open_accordion(page, "pa-feedback", "反馈")
         page.locator("#pa-feedback").get_by_label("意见（可选）").fill("写不进去")
         page.click("#pa-down")
         error = page.locator(f"{TOAST}.error [data-testid=toast-text]")
         expect(error).to_contain_text("反馈未能保存")
-        expect(error).to_contain_text(str(feedback_file))
+        expect(error).to_contain_text("feedback")  # the database's own words: no such table: feedback
         assert not any("感谢反馈" in t for t in _toasts(page))
     finally:
-        feedback_file.rmdir()
-        if moved:
-            shutil.move(backup, feedback_file)
+        with feedback_file.session() as s:
+            s.execute(text("ALTER TABLE feedback_away RENAME TO feedback"))
 
 
 def test_feedback_needs_an_answer_and_new_chat_resets(page, feedback_file):

@@ -1,0 +1,1 @@
+"""One migration per feature, in order: NNNN_<feature>.py."""
