@@ -1,7 +1,8 @@
 """Saved profiles (measures pushed to a webhook, an Atom feed, the UI) and the application calendars.
 
 The token returned when a profile is saved opens its routes (`Authorization: Bearer <token>` or `?token=`);
-it is stored hashed. The admin token (PA_ADMIN_TOKEN) lists every profile and reads or deletes any.
+it is stored hashed; a wrong one raises AccessDenied: 401 and no data (api.errors). The admin token
+(PA_ADMIN_TOKEN) lists every profile and reads or deletes any.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import hashlib
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AdminDep
@@ -18,7 +19,6 @@ from api.schemas import ProfileIn, Problem
 from assistant.access import admin_problem
 from assistant.answer import view_url
 from assistant.core import in_force
-from assistant.errors import AccessDenied
 from assistant.finder.calendar import Window, calendar_ics, ics_event, windows_of
 from assistant.records.feed import atom_feed
 from assistant.records.profiles import ADMIN, Profiles
@@ -62,10 +62,6 @@ def token_of(request: Request, settings, token: str | None):
     return given
 
 
-def _denied(exc: AccessDenied) -> HTTPException:
-    return HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
-
-
 TokenQuery = Annotated[str | None, Query(max_length=200, description="The profile token (or a bearer header)")]
 
 
@@ -89,10 +85,7 @@ def list_profiles(_: AdminDep, records: RecordsDep) -> dict[str, Any]:
 
 @router.get("/profiles/{pid}", responses=DENIED, summary="A saved profile; its token (or admin)")
 def get_profile(pid: str, request: Request, records: RecordsDep, settings: SettingsDep, token: TokenQuery = None):
-    try:
-        return Profiles(records).get(pid, token_of(request, settings, token))
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    return Profiles(records).get(pid, token_of(request, settings, token))
 
 
 @router.put("/profiles/{pid}", responses=DENIED, summary="Change a saved profile; its token")
@@ -100,64 +93,43 @@ def put_profile(pid: str, req: SaveProfile, request: Request, assistant: Assista
                 settings: SettingsDep, token: TokenQuery = None):
     url = check_url(req.webhook_url, settings.webhook_allow_private)
     start = Measures(assistant, settings.public_url).snapshot(_profile_dict(req.profile))
-    try:
-        return Profiles(records).update(pid, token_of(request, settings, token), req.name, _profile_dict(req.profile),
-                                        url, start)
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    return Profiles(records).update(pid, token_of(request, settings, token), req.name, _profile_dict(req.profile),
+                                    url, start)
 
 
 @router.delete("/profiles/{pid}", status_code=204, responses=DENIED, summary="Delete a saved profile; its token (or admin)")
 def delete_profile(pid: str, request: Request, records: RecordsDep, settings: SettingsDep,
                    token: TokenQuery = None) -> Response:
-    try:
-        Profiles(records).delete(pid, token_of(request, settings, token))
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    Profiles(records).delete(pid, token_of(request, settings, token))
     return Response(status_code=204)
 
 
 @router.post("/profiles/{pid}/rotate-secret", responses=DENIED, summary="A new webhook signing secret; its token")
 def rotate(pid: str, request: Request, records: RecordsDep, settings: SettingsDep, token: TokenQuery = None):
-    try:
-        return {"signing_secret": Profiles(records).rotate_secret(pid, token_of(request, settings, token))}
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    return {"signing_secret": Profiles(records).rotate_secret(pid, token_of(request, settings, token))}
 
 
 @router.get("/profiles/{pid}/measures", responses=DENIED, summary="The measures pushed to a profile (inbox), newest first")
 def inbox(pid: str, request: Request, records: RecordsDep, settings: SettingsDep, token: TokenQuery = None):
-    try:
-        profile, items = Profiles(records).items(pid, token_of(request, settings, token))
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    profile, items = Profiles(records).items(pid, token_of(request, settings, token))
     return {"profile": profile, "measures": items}
 
 
 @router.post("/profiles/{pid}/measures/read", responses=DENIED, summary="Mark pushed measures read (or unread)")
 def mark_read(pid: str, req: ReadMark, request: Request, records: RecordsDep, settings: SettingsDep,
               token: TokenQuery = None):
-    try:
-        return {"changed": Profiles(records).mark_read(pid, token_of(request, settings, token), req.ids, req.read)}
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    return {"changed": Profiles(records).mark_read(pid, token_of(request, settings, token), req.ids, req.read)}
 
 
 @router.get("/profiles/{pid}/deliveries", responses=DENIED, summary="Webhook deliveries: delivered, pending, failed")
 def deliveries(pid: str, request: Request, records: RecordsDep, settings: SettingsDep, token: TokenQuery = None):
-    try:
-        return {"deliveries": Profiles(records).deliveries(pid, token_of(request, settings, token))}
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    return {"deliveries": Profiles(records).deliveries(pid, token_of(request, settings, token))}
 
 
 @router.get("/profiles/{pid}/feed.atom", responses={**DENIED, 200: {"content": {"application/atom+xml": {}}}},
             summary="The pushed measures as an Atom feed")
 def feed(pid: str, request: Request, records: RecordsDep, settings: SettingsDep, token: TokenQuery = None) -> Response:
-    try:
-        profile, items = Profiles(records).items(pid, token_of(request, settings, token))
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    profile, items = Profiles(records).items(pid, token_of(request, settings, token))
     base = str(request.base_url).rstrip("/")
     return Response(atom_feed(profile, items, base, f"{base}/v1/profiles/{pid}/feed.atom"),
                     media_type="application/atom+xml; charset=utf-8")
@@ -188,10 +160,7 @@ def calendar(request: Request, assistant: AssistantDep) -> Response:
             summary="Application windows of the measures matching a saved profile (iCalendar)")
 def profile_calendar(pid: str, request: Request, assistant: AssistantDep, records: RecordsDep, settings: SettingsDep,
                      token: TokenQuery = None) -> Response:
-    try:
-        profile = Profiles(records).get(pid, token_of(request, settings, token))
-    except AccessDenied as exc:
-        raise _denied(exc) from None
+    profile = Profiles(records).get(pid, token_of(request, settings, token))
     snap = Measures(assistant, settings.public_url).snapshot(profile["profile"])
     pairs = [(m["measure"]["title"], Window(**w)) for m in snap.measures.values() for w in m["measure"]["windows"]]
     body = calendar_ics(_events(pairs, str(request.base_url).rstrip("/")), f"政策申报日历：{profile['name']}")

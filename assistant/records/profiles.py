@@ -53,16 +53,18 @@ def check_name(name: str) -> str:
 
 def start_event(s, row: SavedProfile, start) -> None:
     """Record `start` (a push.Snapshot) as what the profile has received: inbox items, no delivery."""
-    event_id = uuid.uuid4().hex
-    s.add(PushEvent(id=event_id, profile_id=row.id, kind="start", url=None, status="none",
-                    body=json.dumps({"event_id": event_id, "profile_id": row.id, "measures": start.fresh(row.received)},
-                                    ensure_ascii=False)))
-    s.flush()  # the event before its items (foreign keys)
-    for key, m in start.measures.items():
-        if row.received.get(key) != m["fingerprint"]:
-            s.add(ProfileItem(profile_id=row.id, event_id=event_id, key=key, measure=m["measure"]))
+    fresh = {k: m for k, m in start.measures.items() if row.received.get(k) != m["fingerprint"]}
     row.received = {**row.received, **start.received()}
     row.seen_index, row.seen_built = start.index, start.built
+    if not fresh:
+        return
+    event_id = uuid.uuid4().hex
+    s.add(PushEvent(id=event_id, profile_id=row.id, kind="start", url=None, status="none",
+                    body=json.dumps({"event_id": event_id, "profile_id": row.id,
+                                     "measures": [m["measure"] for m in fresh.values()]}, ensure_ascii=False)))
+    s.flush()  # the event before its items (foreign keys)
+    for key, m in fresh.items():
+        s.add(ProfileItem(profile_id=row.id, event_id=event_id, key=key, measure=m["measure"]))
 
 
 class Profiles:

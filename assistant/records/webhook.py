@@ -90,6 +90,7 @@ class Deliverer:
         self.config = config
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.idle = POLL_SECONDS  # how long to wait when nothing is due
+        self._down = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -155,7 +156,11 @@ class Deliverer:
         return True
 
     def start(self) -> None:
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
+            if self._client.is_closed:  # started again after a stop (an app's lifespan entered twice)
+                self._client = httpx.Client(timeout=self.config.timeout_seconds, follow_redirects=False,
+                                            trust_env=False)
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="pa-webhooks", daemon=True)
             self._thread.start()
 
@@ -170,9 +175,11 @@ class Deliverer:
         while not self._stop.is_set():
             try:
                 busy = self.run_once()
-            except AssistantError as exc:  # the database is down: try again later
-                log.warning("webhook deliveries paused: %s", exc)
-                busy = False
+                self._down = False
+            except AssistantError as exc:  # the database is down: try again later (logged once)
+                if not self._down:
+                    log.warning("webhook deliveries paused: %s", exc)
+                self._down, busy = True, False
             except Exception:  # noqa: BLE001 - the worker must survive anything one delivery does
                 log.exception("webhook delivery failed unexpectedly")
                 busy = False

@@ -35,11 +35,13 @@ MUST_BE_ADMIN = {
     ("GET", "/v1/evals/{}"),
     ("GET", "/v1/evals/{}/report"),
     ("GET", "/v1/feedback"),
+    ("GET", "/v1/profiles"),
 }
 PUBLIC_LIMITED = [("POST", "/v1/ask"), ("POST", "/v1/ask/stream"), ("POST", "/v1/search"),
                   ("POST", "/v1/chat/completions"), ("POST", "/v1/eligibility"), ("GET", "/v1/passages/x:1"),
                   ("GET", "/v1/documents"), ("GET", "/v1/documents/x/view"), ("GET", "/v1/documents/x/pages/1"),
-                  ("GET", "/v1/documents/x/diff"), ("POST", "/dify/retrieval")]
+                  ("GET", "/v1/documents/x/diff"), ("POST", "/dify/retrieval"),
+                  ("GET", "/v1/calendar.ics"), ("POST", "/v1/profiles"), ("GET", "/v1/profiles/x/feed.atom")]
 
 
 def settings_for(base: Settings, **extra) -> Settings:
