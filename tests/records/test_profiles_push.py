@@ -36,6 +36,7 @@ DOC = f"""{TITLE}
 第六条 绩效评价的申报时间另行通知。
 """
 MEASURE = "给予一次性奖励30万元"
+STEM = "给予一次性奖励"
 HIGH_TECH = {"entity_type": "enterprise", "qualifications": ["高新技术企业"], "industry": "生物医药"}
 RESEARCHER = {"entity_type": "researcher", "talent_category": "海外人才", "description": "外籍博士后"}
 
@@ -170,6 +171,19 @@ def test_push_on_cli_add_signed_retried_once_across_replicas(setup):
         assert len(matching.requests) == 3 and not other.requests
         items = httpx.get(f"{url}/v1/profiles/{a['id']}/measures", headers=auth).json()["measures"]
         assert [i["title"] for i in items].count(MEASURE) == 1
+
+        # a new version with another amount: pushed again, once, with the new amount
+        readded = seen_index(url, a["id"], a["token"])
+        doc.write_text(DOC.replace("30万元", "50万元"), encoding="utf-8")
+        try:
+            cli(env, "docs", "add", str(doc))
+        finally:
+            doc.write_text(DOC, encoding="utf-8")
+        wait_for(lambda: len(matching.requests) == 4, what="the changed amount pushed")
+        time.sleep(2)
+        assert len(matching.requests) == 4 and matching.requests[-1]["status"] == 200 and not other.requests
+        changed = json.loads(matching.requests[-1]["body"])["measures"]
+        assert [m["amount"] for m in changed] == ["50万元"] and seen_index(url, a["id"], a["token"]) != readded
     finally:
         matching.close()
         other.close()
@@ -206,19 +220,19 @@ def test_feed_and_calendars_parse_with_real_clients(setup):
     saved = httpx.post(f"{url}/v1/profiles", json={"name": "日历测试", "profile": HIGH_TECH}).json()
     own = icalendar.Calendar.from_ical(httpx.get(f"{url}/v1/profiles/{saved['id']}/calendar.ics",
                                                  params={"token": saved["token"]}).content)
-    mine = [e for e in own.walk("VEVENT") if MEASURE in str(e["SUMMARY"])]
+    mine = [e for e in own.walk("VEVENT") if STEM in str(e["SUMMARY"])]  # 30万元, or 50万元 after the new version
     assert [(e.decoded("DTSTART"), e.decoded("DTEND")) for e in mine] == [(date(2027, 3, 1), date(2027, 4, 16))]
     assert not any("孵化器" in str(e["SUMMARY"]) for e in own.walk("VEVENT"))  # not this profile's measure
 
     feed = feedparser.parse(httpx.get(f"{url}/v1/profiles/{saved['id']}/feed.atom",
                                       headers={"Authorization": f"Bearer {saved['token']}"}).content)
     assert not feed.bozo and feed.feed.title == "政策推送：日历测试"
-    entry = next(e for e in feed.entries if e.title == MEASURE)
+    entry = next(e for e in feed.entries if e.title.startswith(STEM))
     assert "/v1/documents/beishu/view?passage=" in entry.link and "2027-03-01" in entry.content[0].value
 
     for path in ("feed.atom", "calendar.ics", "measures", ""):
         bad = httpx.get(f"{url}/v1/profiles/{saved['id']}/{path}".rstrip("/"), params={"token": "pat_wrong"})
-        assert bad.status_code == 401 and MEASURE not in bad.text and "BEGIN:VCALENDAR" not in bad.text
+        assert bad.status_code == 401 and STEM not in bad.text and "BEGIN:VCALENDAR" not in bad.text
     assert httpx.get(f"{url}/v1/profiles/{saved['id']}/feed.atom").status_code == 401
     assert httpx.get(f"{url}/v1/profiles", headers={"Authorization": f"Bearer {saved['token']}"}).status_code == 401
 
