@@ -19,12 +19,14 @@ from api.mcp import MCPEndpoint, build_mcp, rate_guard
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import RateLimit, TokenBuckets, limited
 from api.ui_guard import UIGuard
-from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops, review, versions, \
-    view
+from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops, profiles, review, \
+    versions, view
 from assistant.service import Progress, Service
 from assistant.core import Assistant
 from assistant.records import Database
 from assistant.records.desk import Desk
+from assistant.records.push import Pusher
+from assistant.records.webhook import Deliverer
 from assistant.records.startup import prepare_in_background
 from assistant.settings import Settings, get_settings
 from evals.workbench import Jobs
@@ -37,6 +39,8 @@ Technology Innovation (2021–2025)* and related policies, citing the paragraphs
 * `POST /v1/ask/stream` — the same as Server-Sent Events
 * `POST /v1/chat/completions` — OpenAI-compatible (ChatBox, LobeChat, Open WebUI…), citations included
 * `POST /v1/eligibility` — which measures apply to an enterprise, researcher or institution (政策匹配)
+* `POST /v1/profiles` — save a profile: new matching measures are pushed to its webhook (signed), Atom feed and the UI
+* `GET /v1/calendar.ics` — application windows (申报时间, 截止日期) of the documents in force, as iCalendar
 * `GET /v1/passages/{id}` — open a citation in context
 * `GET /v1/documents/{doc_id}/view?passage=ID` — the original document, scrolled to a citation and highlighting it
 * `GET /v1/documents/{doc_id}/diff` — what changed between versions of a document
@@ -90,6 +94,9 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     if load_now:
         service.start()
     metrics = Metrics()
+    deliverer = Deliverer(records, settings.webhook_config())  # signed webhook deliveries, claimed in the database
+    pusher = Pusher(records, settings.push_config(), wake=deliverer.wake)
+    service.listeners.append(pusher.on_index)  # every index this process loads: what is new for each profile
     desk = Desk.of(records, settings.question_log_config(), settings.curated_min_similarity,  # every channel asks it
                    on_lost=metrics.lost_log_rows.inc)
     limit = settings.rate_limit_per_minute
@@ -103,8 +110,10 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     async def lifespan(app: FastAPI):
         service.start()
         prepare_in_background(records, settings.data_dir)  # migrations, the old feedback.jsonl imported once
+        deliverer.start()
         async with mcp.running():  # the MCP session manager lives as long as the app
             yield
+        deliverer.stop()
         service.stop()
         records.dispose()
 
@@ -115,9 +124,11 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.state.metrics = metrics
     app.state.records = records
     app.state.desk = desk
+    app.state.pusher = pusher
     errors.install(app)
     document_middleware_responses(app)
-    for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, review, ops, dify):
+    for module in (ask, browse, view, versions, eligibility, library, evals, openai_compat, feedback, review, ops, dify,
+                   profiles):
         app.include_router(module.router)
     app.add_route("/mcp", mcp, include_in_schema=False)
 

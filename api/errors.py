@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.errors import AssistantError, BudgetExceeded, IndexNotReady, InvalidQuery, RecordsUnavailable, \
+from assistant.errors import AccessDenied, AssistantError, BudgetExceeded, IndexNotReady, InvalidQuery, RecordsUnavailable, \
     StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InvalidQuery)
     async def _invalid(request: Request, exc: InvalidQuery):
         return invalid(exc.field or "body", str(exc))
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(request: Request, exc: AccessDenied):  # a saved profile's token: one answer, no data
+        return JSONResponse(status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(BudgetExceeded)
     async def _budget(request: Request, exc: BudgetExceeded):

@@ -21,7 +21,8 @@ from api.limits import reply
 
 # path roots limited for every method (the root itself and anything under it). MCP tool calls are counted
 # against the same buckets by the MCP server itself (api/mcp.py): one per tools/call, not per HTTP message.
-LIMITED = ("/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/eligibility", "/v1/passages", "/dify/retrieval")
+LIMITED = ("/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/eligibility", "/v1/passages", "/dify/retrieval",
+           "/v1/calendar.ics", "/v1/profiles")
 # path roots limited for reads only (writes there are admin endpoints, guarded by the token)
 LIMITED_READS = ("/v1/documents",)
 # the chat UI's events (Gradio's own API under the /ui mount): limited like the API they stand for

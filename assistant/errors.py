@@ -11,6 +11,7 @@
     │   └── StoreUnavailable       the vector store does not answer
     ├── FeedbackError              feedback could not be recorded
     ├── RecordsUnavailable         the service's database (PA_DATABASE_URL) cannot be reached or migrated
+    ├── AccessDenied               a saved profile's token is missing or wrong (or there is no such profile)
     ├── BudgetExceeded             one request would cost more than a PA_MAX_* limit allows
     ├── BackupError                a backup cannot be written, or a restore is refused (nothing changed)
     └── LLMError                   the LLM endpoint failed (the answer falls back to extractive)
@@ -40,9 +41,9 @@ from retrieval.errors import (
 
 __all__ = [
     "AssistantError", "ConfigError", "DocumentError", "EmbedderError", "InvalidQuery", "IndexFailure",
-    "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "RecordsUnavailable", "LLMError",
-    "LLMTimeout", "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError", "LLMBadRequest",
-    "LLMBadOutput", "BudgetExceeded", "BackupError",
+    "IndexNotReady", "StoreUnavailable", "DatasetError", "FeedbackError", "RecordsUnavailable", "AccessDenied",
+    "LLMError", "LLMTimeout", "LLMConnectionError", "LLMAuthError", "LLMRateLimited", "LLMServerError",
+    "LLMBadRequest", "LLMBadOutput", "BudgetExceeded", "BackupError",
 ]
 
 
@@ -61,6 +62,11 @@ class BackupError(AssistantError):
 class RecordsUnavailable(AssistantError):
     """The service's database (PA_DATABASE_URL) cannot be reached, migrated or written; the message names it
     (without its password)."""
+
+
+class AccessDenied(AssistantError):
+    """A saved profile's routes were called without its token, with a wrong one, or for an id that does not
+    exist (the same answer for all three: the API answers 401 and shows no data)."""
 
 
 class BudgetExceeded(AssistantError):

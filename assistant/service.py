@@ -48,6 +48,20 @@ class Service:
         self.reader_id = new_reader_id()
         self._stopping = threading.Event()
         self._leases_obj: Leases | None = None
+        self.listeners: list[Callable[[Assistant], None]] = []  # told (in a thread) of every index loaded
+
+    def _swapped(self) -> None:
+        """Tell the listeners (saved profiles' push) that an index was loaded, in order, off the request."""
+        assistant = self._assistant
+        if self.listeners and assistant is not None:
+            threading.Thread(target=self._tell, args=(assistant,), name="pa-index-listeners", daemon=True).start()
+
+    def _tell(self, assistant: Assistant) -> None:
+        for listener in self.listeners:
+            try:
+                listener(assistant)
+            except Exception:  # noqa: BLE001 - a listener never stops serving
+                log.exception("an index listener failed")
 
     def start(self) -> None:
         if self._assistant is not None or self._thread is not None:
@@ -102,6 +116,7 @@ class Service:
         self.status = "ready"
         log.info("index ready: %d passages (%.1f s)", self._assistant.info.passages, self.ready_seconds)
         self._hold_lease()
+        self._swapped()
         if self.refresh:
             self._refresh()
         if self._watcher is None:
@@ -168,6 +183,7 @@ class Service:
             return
         self._assistant = fresh
         self._hold_lease()
+        self._swapped()
         log.info("index refreshed: %d passages (embedded %d, reused %d)", report.passages, report.embedded,
                  report.reused)
 
@@ -179,6 +195,7 @@ class Service:
             self._assistant = fresh
             self.status = "ready"
         self._hold_lease()
+        self._swapped()
 
     def reload_soon(self) -> None:
         """Reload in the background (a request found its index gone: the pointer has moved on)."""

@@ -15,7 +15,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from assistant.records.db import DatabaseConfig
+from assistant.records.push import PushConfig
 from assistant.records.questions import QuestionLogConfig
+from assistant.records.webhook import WebhookConfig
 from assistant.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN
 from retrieval.index import IndexConfig
 from retrieval.readers import ReadLimits
@@ -87,6 +89,11 @@ class Settings(BaseSettings):
     question_log: bool = Field(True, description="Record every question (time, channel, question, standalone question, refused or answered, cited passage ids, evidence score, latency, the vote it got; no client address or identity) in the records database.")
     question_log_days: int = Field(90, ge=1, le=3650, description="Questions older than this many days are purged from the question log.")
     curated_min_similarity: float = Field(0.55, ge=0.0, le=1.0, description="How close a question must be to a curated answer's question to be answered with it (cosine of the two questions' vectors times the share of each one's terms found in the other; 0 when they ask about different years, numbers or kinds of value). 1 = never. Calibrated on evals/sets/curated_paraphrases.jsonl.")
+    public_url: str = Field("", description="The service's public address (e.g. https://policy.example.gov.cn); makes the view links in webhook payloads absolute. Empty: they are server-relative (/v1/documents/…/view?passage=…). The Atom feed and calendars use the address they were requested at.")
+    webhook_retry_seconds: float = Field(5.0, ge=0, le=86400, description="Wait before the second attempt of a webhook delivery; it doubles after each failed attempt.")
+    webhook_max_attempts: int = Field(6, ge=1, le=50, description="Attempts of one webhook delivery before it is marked failed (shown to the profile and admin).")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Longest time one webhook request may take.")
+    webhook_allow_private: bool = Field(False, description="Allow webhook URLs on loopback, private, link-local or reserved addresses (tests, an intranet receiver); false: refused when saved and when sent.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (e.g. https://api.deepseek.com/v1); unset = extractive answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint (empty for local servers).")
@@ -116,6 +123,13 @@ class Settings(BaseSettings):
 
     def database_config(self) -> DatabaseConfig:
         return DatabaseConfig.of(self.database_url, self.data_dir)
+
+    def push_config(self) -> PushConfig:
+        return PushConfig(self.public_url)
+
+    def webhook_config(self) -> WebhookConfig:
+        return WebhookConfig(self.webhook_retry_seconds, self.webhook_max_attempts, self.webhook_allow_private,
+                             self.webhook_timeout_seconds)
 
     def question_log_config(self) -> QuestionLogConfig:
         return QuestionLogConfig(self.question_log, self.question_log_days)

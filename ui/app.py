@@ -181,7 +181,7 @@ def build_ui(service: Service, jobs: Jobs, records: Database | None = None, desk
                                      elem_id="pa-staff-table")
 
         with gr.Tab("政策匹配", id="match", elem_id="pa-tab-match"):
-            match_tab(service)
+            match_tab(service, records)
         with gr.Tab("文档", id="docs", elem_id="pa-tab-docs"):
             docs_load, docs_outputs = docs_tab(service)
         with gr.Tab("评测", id="evals", elem_id="pa-tab-evals"):

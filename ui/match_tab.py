@@ -18,6 +18,7 @@ from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
 from assistant.finder import Profile
 from assistant.finder.profile import MAX_FIELD_CHARS
 from assistant.finder.vocab import ENTITY_TYPES, load_vocabulary
+from assistant.records import Database
 from ui.render import highlight
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,17 @@ def qualification_choices(entity_type: str) -> list[str]:
     return [e.id for e in load_vocabulary().targets.entries if e.entity == entity_type and not e.generic]
 
 
-def match_tab(service: Service) -> None:
+def form_profile(entity_type: str, quals: list[str] | None, industry: str | None, park: str | None, district: str,
+                 talent: str, description: str) -> Profile:
+    """The form's profile (InvalidQuery naming a bad field)."""
+    if entity_type not in ENTITY_TYPES:
+        raise InvalidQuery(f"entity_type={entity_type!r}; allowed: {', '.join(ENTITY_TYPES)}", field="entity_type")
+    return Profile(entity_type=entity_type, qualifications=list(quals or []), industry=industry or "",
+                   park=park or "", district=district or "",
+                   talent_category=(talent or "") if entity_type == "researcher" else "", description=description or "")
+
+
+def match_tab(service: Service, records: Database | None = None) -> None:
     vocab = load_vocabulary()
     industries = [e.id for e in vocab.industries.entries]
     places = [e.id for e in vocab.places.entries]
@@ -178,10 +189,7 @@ def match_tab(service: Service) -> None:
         except IndexNotReady as exc:
             raise gr.Error(f"索引尚未就绪：{exc}") from exc
         try:
-            profile = Profile(entity_type=entity_type, qualifications=list(quals or []), industry=industry or "",
-                              park=park or "", district=district or "",
-                              talent_category=(talent or "") if entity_type == "researcher" else "",
-                              description=description or "")
+            profile = form_profile(entity_type, quals, industry, park, district, talent, description)
             result = assistant.match(profile)
         except InvalidQuery as exc:
             raise gr.Error(f"资料有误：{exc}") from exc
@@ -215,4 +223,9 @@ def match_tab(service: Service) -> None:
             results = gr.HTML(f'<div class="pa-match-start">{_esc(START_MESSAGE)}</div>', css_template=CSS,
                               js_on_load=None, elem_id="pa-match-results")
     entity.change(on_entity, entity, [quals, talent])
-    run.click(find, [entity, quals, industry, park, district, talent, description], results)
+    form = [entity, quals, industry, park, district, talent, description]
+    run.click(find, form, results)
+    if records is not None:  # saved profiles: pushed measures, next deadlines, calendar and feed links
+        from ui.saved_profiles import saved_profile_panel
+
+        saved_profile_panel(service, records, form_profile, form)

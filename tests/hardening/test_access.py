@@ -44,11 +44,20 @@ MUST_BE_ADMIN = {
     ("POST", "/v1/admin/curated/{}/eval-item"),
     ("GET", "/v1/eval-sets"),
     ("POST", "/v1/eval-sets/{}/runs"),
+    ("GET", "/v1/profiles"),
 }
 PUBLIC_LIMITED = [("POST", "/v1/ask"), ("POST", "/v1/ask/stream"), ("POST", "/v1/search"),
                   ("POST", "/v1/chat/completions"), ("POST", "/v1/eligibility"), ("GET", "/v1/passages/x:1"),
                   ("GET", "/v1/documents"), ("GET", "/v1/documents/x/view"), ("GET", "/v1/documents/x/pages/1"),
-                  ("GET", "/v1/documents/x/diff"), ("POST", "/dify/retrieval")]
+                  ("GET", "/v1/documents/x/diff"), ("POST", "/dify/retrieval"),
+                  ("GET", "/v1/calendar.ics"), ("POST", "/v1/profiles"), ("GET", "/v1/profiles/x/feed.atom")]
+
+# saved profiles (a token each, guessable by brute force were they not limited)
+PROFILE_ROUTES = {("GET", "/v1/profiles"), ("POST", "/v1/profiles"), ("GET", "/v1/profiles/{pid}"),
+                  ("PUT", "/v1/profiles/{pid}"), ("DELETE", "/v1/profiles/{pid}"),
+                  ("POST", "/v1/profiles/{pid}/rotate-secret"), ("GET", "/v1/profiles/{pid}/measures"),
+                  ("POST", "/v1/profiles/{pid}/measures/read"), ("GET", "/v1/profiles/{pid}/deliveries"),
+                  ("GET", "/v1/profiles/{pid}/feed.atom"), ("GET", "/v1/profiles/{pid}/calendar.ics")}
 
 
 def settings_for(base: Settings, **extra) -> Settings:
@@ -224,7 +233,8 @@ def test_openapi_documents_the_429(ui_client):
                           ("POST", "/v1/chat/completions"), ("POST", "/v1/eligibility"),
                           ("GET", "/v1/passages/{passage_id}"), ("GET", "/v1/documents"),
                           ("GET", "/v1/documents/{doc_id}/view"), ("GET", "/v1/documents/{doc_id}/pages/{page}"),
-                          ("GET", "/v1/documents/{doc_id}/diff"), ("POST", "/dify/retrieval")}
+                          ("GET", "/v1/documents/{doc_id}/diff"), ("POST", "/dify/retrieval"),
+                          ("GET", "/v1/calendar.ics"), *PROFILE_ROUTES}
     assert "Retry-After" in paths["/v1/ask"]["post"]["responses"]["429"]["headers"]
 
 
