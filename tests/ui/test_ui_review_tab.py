@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -27,29 +23,18 @@ ANSWER = "到2025年，长沙高新技术企业数量目标为6000家[1]。"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, built_settings, cli_env):
+    """`python -m assistant serve` with the admin token on a private copy of the session index (its records
+    database: SQLite in the private data directory)."""
+    from evals.load import serve
+
     root = tmp_path_factory.mktemp("review-tab")
     shutil.copytree(built_settings.corpus_dir, root / "corpus")
-    shutil.copytree(built_settings.data_dir, root / "data")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    # the index, not the records the session's server may be writing (a new database is made)
+    shutil.copytree(built_settings.data_dir, root / "data", ignore=shutil.ignore_patterns("records.sqlite3*"))
     env = {**cli_env, "PA_DATA_DIR": str(root / "data"), "PA_CORPUS_DIR": str(root / "corpus"),
-           "PA_ADMIN_TOKEN": TOKEN}
-    env.pop("PA_DATABASE_URL", None)  # the default: SQLite in the private data directory
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(15)
+           "PA_ADMIN_TOKEN": TOKEN, "PA_DATABASE_URL": ""}
+    with serve(env, timeout=240, log_path=root / "server.log") as served:
+        yield served.url
 
 
 def test_review_tab_queue_charts_and_a_curated_answer(server, browser):
