@@ -21,7 +21,7 @@ from api.ratelimit import RateLimit, TokenBuckets, limited
 from api.ui_guard import UIGuard
 from api.routes import ask, browse, dify, eligibility, evals, feedback, library, openai_compat, ops, profiles, review, \
     versions, view
-from assistant.service import Progress, Service
+from assistant.service.service import Progress, Service
 from assistant.core import Assistant
 from assistant.records import Database
 from assistant.records.desk import Desk

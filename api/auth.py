@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from api.deps import SettingsDep
-from assistant.access import admin_problem
+from assistant.service.access import admin_problem
 
 
 def require_admin(request: Request, settings: SettingsDep) -> None:

@@ -9,7 +9,7 @@ from api.metrics import Metrics
 from assistant.core import Assistant
 from assistant.records import Database
 from assistant.records.desk import Desk
-from assistant.service import Service
+from assistant.service.service import Service
 from assistant.settings import Settings
 from evals.workbench import Jobs
 

@@ -41,9 +41,9 @@ from assistant.integrations.markdown import markdown_safe_json
 from assistant.integrations.records import error_text
 from assistant.records import Database
 from assistant.records.desk import Desk
-from assistant.service import Service
+from assistant.service.service import Service
 from assistant.settings import Settings
-from assistant.validation import TOP_K_MAX, TOP_K_MIN
+from assistant.language.validation import TOP_K_MAX, TOP_K_MIN
 
 log = logging.getLogger(__name__)
 Guard = Callable[[Any], None]  # the HTTP request of a tool call (None over stdio); raises ToolError to refuse it

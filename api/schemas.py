@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from assistant.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN, encoding_problem
+from assistant.language.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN, encoding_problem
 
 
 def _text(value: str) -> str:

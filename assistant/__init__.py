@@ -2,7 +2,7 @@
 
 The layers, each importing only the ones before it: `retrieval` (documents -> passages -> index ->
 retrievers -> fusion), `assistant` (understand -> route -> retrieve -> evidence -> answer), `evals`, `ui`,
-`api` (the app, which mounts the UI). Entry points (`assistant.cli`, `evals.cli`) wire them.
+`api` (the app, which mounts the UI). Entry points (`assistant.cli.main`, `evals.cli`) wire them.
 
     from assistant import Assistant
     a = Assistant.from_settings()        # the PA_* environment; loads, or builds, the index

@@ -22,25 +22,25 @@ from typing import Any, Callable, Iterator, Protocol
 
 from assistant.answer import Answer, StreamEvent, replay
 from assistant.budget import Budget
-from assistant.compose import refusal_answer
+from assistant.pipeline.compose import refusal_answer
 from assistant.errors import IndexNotReady
-from assistant.extractive import ExtractiveAnswerer
+from assistant.pipeline.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
-from assistant.evidence_stage import Evidence, EvidenceModel, EvidenceStage, Refusal
-from assistant.features import POOL, IndexFacts
-from assistant.gate import LLMGate
-from assistant.listing import Lister
-from assistant.llm import LLMClient, OpenAIChat
-from assistant.llm_answer import LLMAnswerer
-from assistant.multipart import combine, distinct_subjects, split_question
-from assistant.query import Query, understand
-from assistant.routes import DocumentRoute, ListRoute, Route, SupportRoute, route
-from assistant.relevance import TermStats
-from assistant.rerank import KeepOrder, Reranker, make_reranker
-from assistant.sentence_vectors import SentenceMatcher, SentenceVectors
+from assistant.pipeline.evidence import Evidence, EvidenceModel, EvidenceStage, Refusal
+from assistant.pipeline.features import POOL, IndexFacts
+from assistant.pipeline.verdict import LLMGate
+from assistant.pipeline.listing import Lister
+from assistant.llm.client import LLMClient, OpenAIChat
+from assistant.pipeline.llm_answer import LLMAnswerer
+from assistant.pipeline.multipart import combine, distinct_subjects, split_question
+from assistant.pipeline.understand import Query, understand
+from assistant.pipeline.routes import DocumentRoute, ListRoute, Route, SupportRoute, route
+from assistant.language.stats import TermStats
+from assistant.pipeline.retrieve import KeepOrder, Reranker, make_reranker
+from assistant.pipeline.sentences import SentenceMatcher, SentenceVectors
 from assistant.settings import Settings
-from assistant.validation import check_filters, check_history, check_k, check_text
+from assistant.language.validation import check_filters, check_history, check_k, check_text
 from retrieval.bm25 import BM25Retriever
 from retrieval.embedders import Embedder, embedder_name, make_embedder
 from retrieval.glossary import Glossary, default_glossary
@@ -74,7 +74,7 @@ class Step:
     query: Query
     answer: Answer | None = None
     evidence: Evidence | None = None
-    route: str | None = None  # why a route took the question (assistant.routes), when one did
+    route: str | None = None  # why a route took the question (assistant.pipeline.routes), when one did
     score: float | None = None  # the evidence stage's answerable probability (weighed steps)
 
 

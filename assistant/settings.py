@@ -18,7 +18,7 @@ from assistant.records.db import DatabaseConfig
 from assistant.records.push import PushConfig
 from assistant.records.questions import QuestionLogConfig
 from assistant.records.webhook import WebhookConfig
-from assistant.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN
+from assistant.language.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN
 from retrieval.index import IndexConfig
 from retrieval.readers import ReadLimits
 from retrieval.store import StoreConfig
@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     reranker: str = Field("none", description="A model that reorders the fused candidates before the evidence stage weighs them: 'none' (the fusion's order), 'st:<cross-encoder name or path>' (needs the [st] extra), or 'llm' (the configured LLM).")
     evidence_model: Path | None = Field(None, description="The evidence stage's model file (JSON, written by `python -m evals train`); default: the one shipped in the package.")
     abstain: bool = Field(True, description="Refuse when the best evidence scores below the model's calibrated threshold (false: always answer from the best evidence; for ablations).")
-    list_answers: bool = Field(True, description="Answer enumeration questions with every item under the heading that names what is asked, each cited (assistant/listing.py).")
-    multipart: bool = Field(True, description="Split multi-part questions (A和B分别…, two questions in one) and answer each part (assistant/multipart.py).")
+    list_answers: bool = Field(True, description="Answer enumeration questions with every item under the heading that names what is asked, each cited (assistant/pipeline/listing.py).")
+    multipart: bool = Field(True, description="Split multi-part questions (A和B分别…, two questions in one) and answer each part (assistant/pipeline/multipart.py).")
     thesaurus: bool = Field(True, description="Map colloquial Chinese (缺钱, 电动车, 外国人来工作) to the documents' terms (retrieval/data/thesaurus.toml).")
     en_glossary: bool = Field(True, description="Map English terms to the documents' Chinese terms (retrieval/data/en_glossary.toml).")
     max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.followup import standalone
+from assistant.pipeline.followup import standalone
 from assistant.settings import Settings
 from evals.dataset import Item
 from evals.runner import history_for

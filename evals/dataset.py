@@ -34,7 +34,7 @@ class Item:
 
 def question_problem(question: str, max_chars: int | None) -> str | None:
     """Why the assistant would refuse this question outright (too long, not text), or None."""
-    from assistant.validation import encoding_problem
+    from assistant.language.validation import encoding_problem
 
     if max_chars is not None and len(question) > max_chars:
         return f"has {len(question)} characters; at most {max_chars} are allowed (PA_MAX_QUESTION_CHARS)"

@@ -45,7 +45,7 @@ def generate_corpus(root: Path, passages: int = 2000, per_doc: int = 50, seed: i
 
 def run_library_bench(passages: int = 2000) -> dict[str, Any]:
     from assistant.core import Assistant
-    from assistant.library import add_documents
+    from assistant.library.documents import add_documents
 
     tmp = Path(tempfile.mkdtemp(prefix="pa-libbench-"))
     try:

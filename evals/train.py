@@ -3,7 +3,7 @@ cross-validation grouped by question, written with the hash of its training data
 
     items     the training sets (TRAIN_SETS: dev, the former blind set, the training set): never the sealed set
     features  each item's question through the assistant's own understand -> hybrid search (top POOL fused
-              passages) -> assistant.features.candidates: one row per sentence; label = the sentence holds an
+              passages) -> assistant.pipeline.features.candidates: one row per sentence; label = the sentence holds an
               evidence string of the item (unanswerable items: every row 0)
     models    the sentence model: logistic regression and gradient boosting, compared by 5-fold cross-validation
               grouped by question (a follow-up with the question it follows): hit@1 of the best-scored
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.evidence_stage import MODEL_FILE, EvidenceModel, Linear, rank
-from assistant.features import POOL, QUESTION_FEATURES, QUESTION_SIGNS, label, question_row
+from assistant.pipeline.evidence import MODEL_FILE, EvidenceModel, Linear, rank
+from assistant.pipeline.features import POOL, QUESTION_FEATURES, QUESTION_SIGNS, label, question_row
 from evals.dataset import Item, load_set
 from evals.runner import history_for
 
@@ -44,7 +44,7 @@ MODEL_PATH = REPO / "assistant" / "data" / MODEL_FILE
 @dataclass
 class Rows:
     items: list[Item]
-    cands: list[list]  # per item: its candidates (assistant.features.Candidate)
+    cands: list[list]  # per item: its candidates (assistant.pipeline.features.Candidate)
     relevant: list[set[str]]  # per item: passage ids holding its evidence
     group: np.ndarray  # per item: its question group (a follow-up with the question it follows)
 
@@ -90,7 +90,7 @@ def extract(assistant, items: list[Item]) -> Rows:
         root[it.id] = root.get(it.prev, it.prev) if it.prev else it.id
         query = assistant.understand(it.question, history_for(it, by_id, {}))
         hits = assistant.fused(query, POOL)
-        cands.append(assistant.evidence.candidates(query, hits))
+        cands.append(assistant.pipeline.sentences.candidates(query, hits))
         relevant.append({h.passage.id for h in hits if it.answerable and _has_evidence(h.passage.text, it.evidence)})
     codes = {g: i for i, g in enumerate(dict.fromkeys(root[it.id] for it in items))}
     return Rows(items, cands, relevant, np.asarray([codes[root[it.id]] for it in items]))
@@ -239,7 +239,7 @@ def ablation(assistant, log=print) -> dict[str, dict]:
     """Cross-validated metrics with each feature group zeroed (one at a time), beside all features."""
     from dataclasses import replace as copy
 
-    from assistant.features import FEATURES
+    from assistant.pipeline.features import FEATURES
 
     items, _ = training_items()
     rows = extract(assistant, items)

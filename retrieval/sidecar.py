@@ -31,7 +31,7 @@ SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
 GUESSED_KEY = "guessed"
 MAX_DOC_ID_CHARS = 100
 DOC_ID_RE = re.compile(r"[\w-][\w.-]*(?:@v\d{1,6})?")  # a file name: letters (any script), digits, _ . -,
-# no leading dot; a kept earlier version is `<doc_id>@v<N>` (assistant.versions)
+# no leading dot; a kept earlier version is `<doc_id>@v<N>` (assistant.library.versions)
 
 
 def doc_id_problem(value: str) -> str | None:

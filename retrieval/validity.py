@@ -1,5 +1,5 @@
 """Is a document in force? From its metadata: `status` (现行有效 / 已废止 / 已修订 …), `expires`, and
-`superseded` (a previous version kept when a new one was added: `assistant.versions`).
+`superseded` (a previous version kept when a new one was added: `assistant.library.versions`).
 
 Search and answers leave out documents that are repealed, expired or superseded unless asked to include
 them; a cited document with a status other than in force, or an expiry date, is flagged to the user, and

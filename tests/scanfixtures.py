@@ -163,7 +163,7 @@ class Library:
 @pytest.fixture(scope="session")
 def scan_library(built_settings, tmp_path_factory) -> Library:
     require_cjk_font()
-    from assistant.library import add_documents
+    from assistant.library.documents import add_documents
 
     root = tmp_path_factory.mktemp("issue16")
     src = root / "incoming"
@@ -185,7 +185,7 @@ class Unchanged:
     """What must not change when a document is refused: corpus/ byte for byte, the active index."""
 
     def __init__(self, settings):
-        from assistant.library import list_documents
+        from assistant.library.documents import list_documents
         from retrieval.store import open_store
 
         self.settings = settings
@@ -194,7 +194,7 @@ class Unchanged:
         self.pointer = open_store(settings.store_config()).pointer()
 
     def check(self) -> None:
-        from assistant.library import list_documents
+        from assistant.library.documents import list_documents
         from retrieval.store import open_store
 
         assert snapshot(self.settings.corpus_dir) == self.files

@@ -6,7 +6,7 @@ import gradio as gr
 
 from pathlib import Path
 
-from assistant.access import admin_problem
+from assistant.service.access import admin_problem
 
 
 def require_admin(settings, token: str | None) -> None:

@@ -1,6 +1,6 @@
 """The chat page: streamed answers with citation cards, example questions, a staff panel, feedback.
 
-Handlers call the assistant in-process (the same one the API uses) through `assistant.service.Service`.
+Handlers call the assistant in-process (the same one the API uses) through `assistant.service.service.Service`.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from assistant.service import Service
+from assistant.service.service import Service
 from assistant.answer import Answer
 from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
 from assistant.records import Database

@@ -6,11 +6,11 @@ import logging
 
 import gradio as gr
 
-from assistant.service import Service
+from assistant.service.service import Service
 from ui.access import require_admin, require_uploaded
 from ui.render import plain
 from assistant.errors import AssistantError, DocumentError
-from assistant.library import add_documents, list_documents, remove_document
+from assistant.library.documents import add_documents, list_documents, remove_document
 from retrieval.readers import supported_suffixes
 from ui.versions_view import versions_panel
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.service import Service
+from assistant.service.service import Service
 from assistant.errors import AssistantError, IndexNotReady, InvalidQuery
 from assistant.finder import Profile
 from assistant.finder.profile import MAX_FIELD_CHARS

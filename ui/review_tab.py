@@ -15,7 +15,7 @@ from assistant.records.desk import Desk
 from assistant.records.feedback import list_feedback
 from assistant.records.queue import group
 from assistant.records.questions import questions
-from assistant.service import Service
+from assistant.service.service import Service
 from ui.access import require_admin
 
 QUEUE_COLUMNS = ["问题", "次数", "拒答", "差评", "首次", "最近", "示例"]

@@ -22,7 +22,7 @@ from assistant.records.feed import window_text
 from assistant.records.profiles import Profiles
 from assistant.records.push import Measures
 from assistant.records.webhook import check_url
-from assistant.service import Service
+from assistant.service.service import Service
 
 CSS = """
 .pa-inbox-item {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .45em .7em; margin: .4em 0}

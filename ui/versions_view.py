@@ -7,8 +7,8 @@ import html
 import gradio as gr
 
 from assistant.errors import AssistantError, IndexNotReady
-from assistant.service import Service
-from assistant.versions import base_id, diff, versions
+from assistant.service.service import Service
+from assistant.library.versions import base_id, diff, versions
 
 KIND_TEXT = {"changed": "修改", "removed": "删除", "added": "新增"}
 CSS = """
@@ -26,7 +26,7 @@ def _esc(text: str | None) -> str:
 
 
 def diff_html(result: dict) -> str:
-    """The diff (assistant.versions.diff) as HTML; every text escaped."""
+    """The diff (assistant.library.versions.diff) as HTML; every text escaped."""
     counts = result["counts"]
     head = (f"《{_esc(result['title'])}》 第{result['from']['version']}版 → 第{result['to']['version']}版："
             f"修改 {counts['changed']} 条，删除 {counts['removed']} 条，新增 {counts['added']} 条")

@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AssistantDep
 from api.schemas import Problem
-from assistant.access import token_ok
+from assistant.service.access import token_ok
 from assistant.errors import IndexFailure, InvalidQuery
 from assistant.integrations.dify import ALL, condition_filters, knowledge_filters, records
 from assistant.integrations.records import error_text
-from assistant.validation import TOP_K_MAX, TOP_K_MIN
+from assistant.language.validation import TOP_K_MAX, TOP_K_MIN
 
 BAD_HEADER, WRONG_KEY, UNKNOWN_KNOWLEDGE, INVALID, NOT_READY = 1001, 1002, 2001, 4001, 5001
 

@@ -13,7 +13,7 @@ from api.auth import AdminDep
 from api.deps import ServiceDep, SettingsDep
 from api.schemas import LibraryChange, Problem
 from assistant.errors import DocumentError
-from assistant.library import add_documents, remove_document, safe_name
+from assistant.library.documents import add_documents, remove_document, safe_name
 from retrieval.readers import supported_suffixes
 
 router = APIRouter(prefix="/v1", tags=["文档库 library (admin)"])
@@ -71,7 +71,7 @@ def upload_document(
                summary="Remove a document from the library and the index; admin token")
 def delete_document(_: AdminDep, service: ServiceDep, settings: SettingsDep,
                     doc_id: Annotated[str, PathParam(max_length=200)]) -> LibraryChange:
-    from assistant.library import list_documents
+    from assistant.library.documents import list_documents
 
     if doc_id not in {d["doc_id"] for d in list_documents(settings)}:
         raise HTTPException(404, f"no document with doc_id {doc_id!r}; see GET /v1/documents")

@@ -26,7 +26,7 @@ from assistant.answer import Answer
 from assistant.errors import InvalidQuery
 from assistant.integrations.markdown import MarkdownStream, markdown_safe, sources_safe
 from assistant.integrations.records import SOURCES_HEADER, curated_mark
-from assistant.validation import check_message, check_text
+from assistant.language.validation import check_message, check_text
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["OpenAI 兼容 OpenAI-compatible"])

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import AdminDep
 from api.deps import AssistantDep, RecordsDep, SettingsDep
 from api.schemas import ProfileIn, Problem
-from assistant.access import admin_problem
+from assistant.service.access import admin_problem
 from assistant.answer import view_url
 from assistant.core import in_force
 from assistant.finder.calendar import Window, calendar_ics, ics_event, windows_of

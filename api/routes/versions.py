@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Path as PathParam, Query
 
 from api.deps import AssistantDep
 from api.schemas import DiffOut, Problem
-from assistant.versions import diff, versions
+from assistant.library.versions import diff, versions
 
 router = APIRouter(prefix="/v1", tags=["浏览 browse"])
 

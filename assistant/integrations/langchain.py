@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.core import Assistant
 from assistant.errors import AssistantError
 from assistant.integrations.records import answer_text, error_text, hit_metadata, hits_text
-from assistant.validation import TOP_K_MAX, TOP_K_MIN
+from assistant.language.validation import TOP_K_MAX, TOP_K_MIN
 from retrieval.passage import Hit
 
 FilterValue = str | list[str] | bool

@@ -25,7 +25,7 @@ def hit_metadata(hit: Hit) -> dict[str, Any]:
 
 def unit_scores(fusion: str, hits: list[Hit]) -> list[float]:
     """Each hit's score on 0..1, in the hits' order. A hit's score is the evidence stage's: the learned
-    probability that the passage's best sentence answers the query (`assistant.evidence_stage`), the same for
+    probability that the passage's best sentence answers the query (`assistant.pipeline.evidence`), the same for
     every fusion method (PA_FUSION only changes which passages are weighed), so a threshold means the same
     whatever the fusion. Clamped to 0..1."""
     del fusion  # kept in the signature: the integrations pass the configured method

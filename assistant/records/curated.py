@@ -3,7 +3,7 @@ question close enough to theirs, in every channel, marked `source: "curated"`.
 
 Checked when written (InvalidQuery naming the field): every passage id is a passage of the index, of a
 document in force, and every figure, amount, date or document number of the answer occurs in the cited
-passages (the LLM post-check's rule, `assistant.postcheck.unsupported_figures`).
+passages (the LLM post-check's rule, `assistant.llm.postcheck.unsupported_figures`).
 
 Each cited passage is kept with a hash of its text. When the passage is gone (its document removed) or its
 text changed (a new version), in whichever process that happened, every process stops serving the answer
@@ -29,23 +29,23 @@ from sqlalchemy import select
 
 from assistant.answer import Answer, Citation
 from assistant.errors import InvalidQuery, RecordsUnavailable
-from assistant.postcheck import unsupported_figures
-from assistant.query import Query
+from assistant.llm.postcheck import unsupported_figures
+from assistant.pipeline.understand import Query
 from assistant.records.db import Database
 from assistant.records.models import Curated
-from assistant.relevance import coverage
+from assistant.language.terms import coverage
 from retrieval.passage import Passage
 from retrieval.validity import is_active
 
 STATUSES = ("active", "needs_review")
-# kinds of answer (assistant.answer_types) two questions must both ask for, or neither: "how to apply" is not
+# kinds of answer (assistant.language.values) two questions must both ask for, or neither: "how to apply" is not
 # "what support"; a figure may be asked for loosely ("多少" vs "多少家")
 WHAT_KIND = {"procedure", "place", "contact", "deadline", "date"}
 PROCEDURE = re.compile(r"材料|流程|程序|手续|(?:怎么|如何|怎样)(?:申请|申报|办理|办)")
 
 
 def kinds(q: Query) -> set[str]:
-    """The kinds of answer a question asks for: assistant.answer_types', and a procedure whenever it asks
+    """The kinds of answer a question asks for: assistant.language.values', and a procedure whenever it asks
     about materials, steps or how to apply (however it is worded)."""
     return set(q.terms.asked_types) | ({"procedure"} if PROCEDURE.search(q.standalone) else set())
 REFRESH_SECONDS = 1.0  # how long a process reuses its list of curated answers before reading it again

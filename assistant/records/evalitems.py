@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import InvalidQuery
-from assistant.postcheck import figures, pieces
-from assistant.relevance import specific_terms
+from assistant.llm.postcheck import figures, pieces
+from assistant.language.terms import specific_terms
 from retrieval.passage import Passage
 
 SET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

@@ -78,7 +78,7 @@ def list_feedback(db: Database, since: datetime | None = None) -> list[dict[str,
 def import_legacy(db: Database, data_dir: Path) -> int:
     """Import PA_DATA_DIR/feedback.jsonl once (every readable line; unreadable ones are logged and the file
     is kept as it was); the number of rows imported by this call (0: nothing to do, or done before)."""
-    from assistant.feedback import read_feedback  # the file's own reader (a shared lock: whole lines only)
+    from assistant.library.feedback import read_feedback  # the file's own reader (a shared lock: whole lines only)
 
     path = Path(data_dir) / LEGACY_FILE
     if not path.is_file():

@@ -31,7 +31,7 @@ from assistant.finder import Profile
 from assistant.finder.calendar import Window, measure_windows, windows_of
 from assistant.records.db import Database
 from assistant.records.models import ProfileItem, PushEvent, SavedProfile
-from assistant.validation import TOP_K_MAX
+from assistant.language.validation import TOP_K_MAX
 
 log = logging.getLogger(__name__)
 _AMOUNT = re.compile(r"(?:最高|不超过|最多)?\s*\d+(?:\.\d+)?\s*(?:亿元|万元|元|%|％)")

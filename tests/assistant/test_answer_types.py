@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer_types import ANSWER_TYPES, asked_types, holds
+from assistant.language.values import ANSWER_TYPES, asked_types, holds
 
 
 @pytest.mark.parametrize("question, kind", [

@@ -30,7 +30,7 @@ def test_a_clause_question_is_not_a_document_question(assistant):
 
 def test_with_two_documents_the_question_names_which(built_settings, tmp_path):
     from assistant.core import Assistant
-    from assistant.library import add_documents
+    from assistant.library.documents import add_documents
 
     settings = private_index(built_settings, tmp_path)
     src = tmp_path / "voucher.txt"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.followup import rewrite, standalone
+from assistant.pipeline.followup import rewrite, standalone
 from retrieval.glossary import default_glossary
 
 

@@ -1,7 +1,7 @@
 """Enumeration questions answered from the outline: every item of the heading that names what is asked, each cited."""
 from __future__ import annotations
 
-from assistant.listing import Lister, items, outline
+from assistant.pipeline.listing import Lister, items, outline
 
 
 def test_the_principles_are_listed_whole_each_cited(assistant):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from assistant.multipart import split_question
+from assistant.pipeline.multipart import split_question
 
 
 @pytest.mark.parametrize("question, parts", [

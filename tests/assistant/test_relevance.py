@@ -1,10 +1,12 @@
-"""Unit tests of the answer/refuse evidence checks (assistant.relevance) on hand-made passages."""
+"""Unit tests of the answer/refuse evidence checks (assistant.language.terms) on hand-made passages."""
 from __future__ import annotations
 
 import pytest
 
-from assistant.answer_types import ANSWER_TYPES
-from assistant.relevance import TermStats, analyse, coverage, provides
+from assistant.language.values import ANSWER_TYPES
+from assistant.language.terms import analyse, coverage
+from assistant.language.requirements import provides
+from assistant.language.stats import TermStats
 from retrieval.passage import Passage
 
 PASSAGES = [

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.rerank import KeepOrder, make_reranker
-from assistant.rerank_models import LLMReranker
+from assistant.pipeline.retrieve import KeepOrder, make_reranker
+from assistant.pipeline.retrieve import LLMReranker
 from fake_llm import ScriptedLLM
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from assistant.core import Assistant
 from assistant.errors import DocumentError
-from assistant.library import add_documents
+from assistant.library.documents import add_documents
 
 from scanfixtures import AUTH, TOKEN, Unchanged
 

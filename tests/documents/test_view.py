@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from assistant.core import Assistant
-from assistant.library import add_documents
+from assistant.library.documents import add_documents
 
 from scanfixtures import TOKEN
 

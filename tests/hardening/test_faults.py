@@ -266,7 +266,7 @@ def test_docs_add_on_a_full_disk_fails_in_one_line_and_keeps_the_index(disk, tmp
     assert_one_line_disk_error(r, disk, before["collection"])
     after = disk.snapshot()
     assert after == before
-    # NOTE (assistant/library.py): the copied big.txt stays in corpus/ (not indexed); see the next test
+    # NOTE (assistant/library/documents.py): the copied big.txt stays in corpus/ (not indexed); see the next test
 
     # space freed: the same command completes, nothing of the earlier index was lost
     disk.grow()

@@ -28,11 +28,11 @@ import pytest
 from docfixtures import private_index
 
 from assistant.core import Assistant
-from assistant.library import add_documents, list_documents
-from assistant.llm import OpenAIChat
-from assistant.llm_answer import LLMAnswerer
-from assistant.postcheck import parse_marks
-from assistant.prompt import SYSTEM
+from assistant.library.documents import add_documents, list_documents
+from assistant.llm.client import OpenAIChat
+from assistant.pipeline.llm_answer import LLMAnswerer
+from assistant.llm.postcheck import parse_marks
+from assistant.llm.prompt import SYSTEM
 from assistant.settings import Settings
 from evals.dataset import load_set
 from helpers import evidence_for, llm_settings
@@ -414,7 +414,7 @@ def test_notices_do_not_repeat_dropped_injected_text(direct, server, planted_hit
 def test_no_plan_text_is_mistaken_for_planted_text(assistant):
     """Every sentence of the plan, copied verbatim with a citation of its passage, passes the post-check;
     no plan passage holds anything the checker reads as an instruction or a link."""
-    from assistant.postcheck import check, instruction_free, urls
+    from assistant.llm.postcheck import check, instruction_free, urls
     from retrieval.text import split_sentences
 
     checked = 0
@@ -430,7 +430,7 @@ def test_no_plan_text_is_mistaken_for_planted_text(assistant):
 
 
 def test_link_and_prompt_rules_units():
-    from assistant.postcheck import INSTRUCTION, repeats_prompt, url_supported, urls
+    from assistant.llm.postcheck import INSTRUCTION, repeats_prompt, url_supported, urls
 
     assert urls(f"申请入口 {BAD_URL}[2]，或 www.test-city.example.cn/kjj 及 kjj.test-city.example.cn。") == [
         BAD_URL, "www.test-city.example.cn/kjj", "kjj.test-city.example.cn"]

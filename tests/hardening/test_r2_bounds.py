@@ -24,7 +24,7 @@ from test_uploads import PLAN_ID, PLAN_Q, TOKEN, State, upload
 
 from api.app import create_app
 from assistant.core import Assistant
-from assistant.library import list_documents
+from assistant.library.documents import list_documents
 from retrieval.documents import load_document
 from retrieval.segment import segment
 from retrieval.store import open_store

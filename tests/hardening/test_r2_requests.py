@@ -25,7 +25,7 @@ from test_uploads import AUTH, PLAN_ID, TOKEN, VOUCHER, State, upload
 from api.app import create_app
 from assistant.core import Assistant
 from assistant.errors import DocumentError
-from assistant.library import add_documents, list_documents
+from assistant.library.documents import add_documents, list_documents
 
 LONE = "\ud800"  # a lone surrogate: valid in a JSON string escape, not encodable as UTF-8
 Q = "到2025年长沙市高新技术企业数量目标是多少？"

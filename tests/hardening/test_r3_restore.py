@@ -31,7 +31,7 @@ SECRET = "外部机密文件：不应进入语料库（测试用虚构内容）"
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    from assistant.backup import backup
+    from assistant.library.backup import backup
 
     root = tmp_path_factory.mktemp("r3-restore")
     settings = voucher_library(root)
@@ -56,7 +56,7 @@ def copy_of_backup(root: Path, tmp_path: Path) -> Path:
 
 
 def refused(settings, bk: Path, *why: str) -> str:
-    from assistant.backup import restore
+    from assistant.library.backup import restore
     from assistant.errors import BackupError
 
     before = state(settings)
@@ -132,7 +132,7 @@ def test_a_tampered_index_is_refused_naming_the_first_bad_row_before_the_switch(
 
 
 def test_a_signed_backup_restores_and_any_change_or_no_signature_is_refused(library, tmp_path):
-    from assistant.backup import backup, restore
+    from assistant.library.backup import backup, restore
     from assistant.core import Assistant
 
     from pydantic import SecretStr

@@ -1,6 +1,6 @@
 """Hostile uploads: content that lies about its type, ZIP bombs, oversized/slow PDFs, path-like file names.
 
-Each case goes through the real library function (`assistant.library.add_documents`) AND the real HTTP
+Each case goes through the real library function (`assistant.library.documents.add_documents`) AND the real HTTP
 endpoint (`POST /v1/documents`, in-process TestClient, admin token), on a PRIVATE copy of the session's
 built index (corpus/ + data/ copied, as in tests/library), and checks the error message (it names the
 file and says what was expected) and that nothing else changed: the files in corpus/ byte for byte,
@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from assistant.core import Assistant
 from assistant.errors import DocumentError
-from assistant.library import add_documents, list_documents, safe_name
+from assistant.library.documents import add_documents, list_documents, safe_name
 from assistant.settings import Settings
 
 TOKEN = "s3cret"

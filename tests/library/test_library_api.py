@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from assistant.core import Assistant
-from assistant.library import list_documents
+from assistant.library.documents import list_documents
 from assistant.settings import Settings
 
 TOKEN = "s3cret"

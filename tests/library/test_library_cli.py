@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from docfixtures import VOUCHER, VOUCHER_TITLE, private_index
 
-from assistant.library import list_documents
+from assistant.library.documents import list_documents
 from assistant.settings import Settings
 
 TIMEOUT = 300  # a hang guard only, not a timing assertion

@@ -23,7 +23,7 @@ from helpers import test_settings
 import pytest
 
 from assistant.core import Assistant
-from assistant.library import add_documents, list_documents
+from assistant.library.documents import add_documents, list_documents
 from assistant.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from assistant.core import Assistant
 from assistant.errors import DocumentError, InvalidQuery
-from assistant.library import add_documents, library_lock, list_documents, remove_document, safe_name
+from assistant.library.documents import add_documents, library_lock, list_documents, remove_document, safe_name
 from assistant.settings import Settings
 
 PLAN_ID = "changsha-sti-plan-2021-2025"

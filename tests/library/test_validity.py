@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from assistant.core import Assistant
 from assistant.errors import InvalidQuery
-from assistant.library import add_documents, list_documents
+from assistant.library.documents import add_documents, list_documents
 from assistant.settings import Settings
 from retrieval.validity import is_active, validity_note
 

@@ -12,9 +12,9 @@ import re
 import pytest
 
 from assistant.core import Assistant
-from assistant.llm import OpenAIChat
-from assistant.llm_answer import LLMAnswerer
-from assistant.prompt import REWRITE_SYSTEM, SYSTEM
+from assistant.llm.client import OpenAIChat
+from assistant.pipeline.llm_answer import LLMAnswerer
+from assistant.llm.prompt import REWRITE_SYSTEM, SYSTEM
 from helpers import evidence_for, other_indicator
 from openai_test_server import NO_ANSWER, Reply
 

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from assistant.core import Assistant
-from assistant.llm import OpenAIChat
-from assistant.llm_answer import LLMAnswerer
+from assistant.llm.client import OpenAIChat
+from assistant.pipeline.llm_answer import LLMAnswerer
 from helpers import evidence_for, llm_settings
 from openai_test_server import OpenAITestServer, Reply
 

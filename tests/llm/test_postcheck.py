@@ -1,4 +1,4 @@
-"""Post-checks on LLM answers (assistant/postcheck.py): pure unit tests, no index, no server.
+"""Post-checks on LLM answers (assistant/llm/postcheck.py): pure unit tests, no index, no server.
 
 Each test states what the checker must do with one sentence ("claim") of a model answer against the
 passages it was given: keep it, or drop it with a reason the user sees in the answer's notices.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.postcheck import check, figures, is_refusal, pieces
+from assistant.llm.postcheck import check, figures, is_refusal, pieces
 from retrieval.passage import Passage
 
 PLAN = "长沙市“十四五”科技创新规划（2021—2025年）"

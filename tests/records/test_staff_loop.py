@@ -15,7 +15,7 @@ import scanfixtures as sf
 from docfixtures import private_index
 from helpers import ThreadedServer, mcp_calls, parse_sse
 
-from assistant.library import add_documents
+from assistant.library.documents import add_documents
 
 pytestmark = pytest.mark.slow
 TOKEN = "staff-t0ken"

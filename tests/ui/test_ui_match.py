@@ -9,7 +9,7 @@ import re
 import gradio as gr
 import pytest
 
-from assistant.service import Service
+from assistant.service.service import Service
 from assistant.finder import Profile
 from assistant.finder.vocab import load_vocabulary
 from ui.match_tab import (

@@ -11,7 +11,7 @@ import pytest
 from assistant.finder import Profile
 from assistant.finder.calendar import Window
 from assistant.records import Database, DatabaseConfig
-from assistant.service import Service
+from assistant.service.service import Service
 from ui.match_tab import match_tab
 from ui.saved_profiles import EMPTY_INBOX, render_deadlines, render_inbox
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import ConfigError
-from assistant.features import FEATURES, POOL, QUESTION_FEATURES, Candidate, IndexFacts, candidates, matrix, \
+from assistant.pipeline.features import FEATURES, POOL, QUESTION_FEATURES, Candidate, IndexFacts, candidates, matrix, \
     question_row
-from assistant.query import Query
-from assistant.sentence_vectors import SentenceMatcher
+from assistant.pipeline.understand import Query
+from assistant.pipeline.sentences import SentenceMatcher
 from retrieval.passage import Hit
 
 MODEL_FILE = "evidence_model.json"

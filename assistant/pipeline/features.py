@@ -24,11 +24,13 @@ from typing import Callable
 
 import numpy as np
 
-from assistant.answer_types import holds
-from assistant.evidence import sentences
-from assistant.query import Query
-from assistant.relevance import TermStats, period_years, present_terms, provides, share, specific_terms
-from assistant.safety import FOREIGN_MARK, instruction_free
+from assistant.language.values import holds
+from assistant.pipeline.sentences import sentences
+from assistant.pipeline.understand import Query
+from assistant.language.terms import present_terms, share, specific_terms
+from assistant.language.requirements import period_years, provides
+from assistant.language.stats import TermStats
+from assistant.language.safety import FOREIGN_MARK, instruction_free
 from retrieval.passage import Hit, Passage
 from retrieval.text import normalize
 

@@ -1,4 +1,4 @@
-"""`python -m assistant docs diff` and the CLI's OCR progress bar (the rest of `docs` is in assistant/cli.py)."""
+"""`python -m assistant docs diff` and the CLI's OCR progress bar (the rest of `docs` is in assistant/cli/main.py)."""
 from __future__ import annotations
 
 import json
@@ -27,7 +27,7 @@ def docs_diff(
 ):
     """What changed between two versions of a document, clause by clause, with the changed figures."""
     from assistant.core import Assistant
-    from assistant.versions import diff
+    from assistant.library.versions import diff
 
     try:
         result = diff(Assistant.from_settings(get_settings()).passages, doc_id, from_version, to_version)

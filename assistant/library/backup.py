@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.backup_check import (
+from assistant.library.backup_check import (
     PassageLimits,
     backup_files,
     check_passages,
@@ -51,10 +51,10 @@ from assistant.backup_check import (
     sign,
 )
 from assistant.errors import BackupError, IndexFailure
-from assistant.feedback import feedback_path
+from assistant.library.feedback import feedback_path
 from assistant.records import Database
 from assistant.records.feedback import export_jsonl, replace_all
-from assistant.library import library_lock
+from assistant.library.documents import library_lock
 from assistant.settings import Settings
 from retrieval.embedders import embedder_name
 from retrieval.index import INDEX_FORMAT, bm25_dir, collect_garbage, outdated_notice
@@ -142,7 +142,7 @@ def _write(settings: Settings, work: Path) -> BackupReport:
 # ------------------------------------------------------------------ restore
 def check_backup(src: Path, key: str | None = None) -> dict[str, Any]:
     """The manifest of a complete, unaltered backup this version can read; BackupError naming why not.
-    Only regular files and directories, opened without following links (assistant.backup_check)."""
+    Only regular files and directories, opened without following links (assistant.library.backup_check)."""
     src = Path(src)
     if not src.is_dir():
         raise BackupError(f"{src} is not a backup: it is not a directory")

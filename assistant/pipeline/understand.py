@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.llm import LLMClient
-from assistant.relevance import QueryTerms, TermStats, analyse
-from assistant.rewrite import previous_question, rewrite_query
+from assistant.llm.client import LLMClient
+from assistant.language.terms import QueryTerms, analyse
+from assistant.language.stats import TermStats
+from assistant.pipeline.followup import previous_question, rewrite_query
 from retrieval.tokenize import tokenize
 from retrieval.glossary import Expansion, Glossary
 from retrieval.text import cjk_ratio

@@ -1,7 +1,7 @@
 """The LLM's verdict, with an LLM configured: after the evidence stage let a question through, do the passages
 answer it? The model is asked for a JSON verdict `{"answerable", "passages", "reason"}`; "no" is a refusal.
 A verdict the model cannot give (an error, another shape) leaves the evidence stage's decision standing.
-Without an LLM the evidence stage's calibrated threshold (`assistant.evidence_stage`) decides alone.
+Without an LLM the evidence stage's calibrated threshold (`assistant.pipeline.evidence`) decides alone.
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import logging
 import re
 
 from assistant.errors import LLMError
-from assistant.evidence_stage import Refusal
-from assistant.llm import LLMClient
-from assistant.prompt import VERDICT_SYSTEM, judged_messages
-from assistant.query import Query
+from assistant.pipeline.evidence import Refusal
+from assistant.llm.client import LLMClient
+from assistant.llm.prompt import VERDICT_SYSTEM, judged_messages
+from assistant.pipeline.understand import Query
 from retrieval.passage import Hit
 
 log = logging.getLogger(__name__)

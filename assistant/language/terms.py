@@ -1,50 +1,23 @@
 """The question's terms and what a text holds of them: the measures the evidence stage's features are made of.
 
-- TermStats: document frequencies over the library (IDF weights; a term the library never uses weighs most).
-- analyse: the question's weighted terms, the kind of value it asks for (`assistant.answer_types`), its years
-  and numbers, names the library never mentions.
+- analyse: the question's weighted terms (IDF from `language.stats`), the kind of value it asks for
+  (`language.values`), its years and numbers, names the library never mentions.
 - present_terms / share / coverage / specific_terms: which of those terms a text holds, and their weight.
-- provides: a sentence holds the question's years, numbers and asked kinds of value.
 """
 from __future__ import annotations
 
-import math
-from functools import lru_cache
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from assistant.answer_types import asked_types, holds
-from retrieval.passage import Passage
+from assistant.language.stats import TermStats
+from assistant.language.values import asked_types
 from retrieval.text import cjk_ratio, normalize
 from retrieval.tokenize import proper_nouns, tokenize, word_freq
 
 _ORG = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,8}?(?:有限公司|公司|集团|重工|重科|股份|控股|银行|证券)")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
-
-
-class TermStats:
-    """Document frequencies of tokens over all passages (for IDF weights)."""
-
-    def __init__(self, passages: list[Passage]):
-        self.n = max(len(passages), 1)
-        df: dict[str, int] = {}
-        for p in passages:
-            for tok in set(tokenize(p.index_text)):
-                df[tok] = df.get(tok, 0) + 1
-        self.df = df
-        self.max_idf = math.log((self.n + 1) / 0.5)
-        self.corpus_text = normalize("".join(p.index_text for p in passages)).lower()
-
-    def uses(self, phrase: str) -> bool:
-        """The documents contain this phrase (a CJK word of 2+ characters) verbatim."""
-        return len(phrase) >= 2 and not phrase.isascii() and normalize(phrase).lower() in self.corpus_text
-
-    def idf(self, tok: str) -> float:
-        d = self.df.get(tok, 0)
-        if d == 0 and len(tok) >= 2 and tok in self.corpus_text:
-            d = 1  # a word jieba splits differently inside the corpus is still known
-        return math.log((self.n + 1) / (d + 0.5)) if d else self.max_idf
 
 
 @dataclass
@@ -73,7 +46,7 @@ def analyse(question: str, search_text: str, stats: TermStats, names_text: str |
             continue  # a fragment of spoken Chinese (提了, 要建) in no dictionary and not in the library
         weights[t] = stats.idf(t)
     asked = asked_types(question)
-    years = _YEAR.findall(search_text)
+    years = YEAR.findall(search_text)
     plain = re.sub(r"(?<=\d),(?=\d{3})", "", normalize(search_text))
     numbers = [] if latin else [n for n in _NUMBER.findall(plain) if n not in years]
     names_text = search_text if names_text is None else names_text
@@ -110,25 +83,3 @@ def share(terms: QueryTerms, present: set[str], skip: frozenset[str] | set[str] 
 def coverage(terms: QueryTerms, text: str, skip: frozenset[str] | set[str] = frozenset()) -> float:
     """IDF-weighted share of the query terms present in text (terms in `skip` left out)."""
     return share(terms, present_terms(terms, text), skip)
-
-
-def period_years(period: object) -> set[str]:
-    """Years a document covers ("2021–2025" -> 2021..2025): its targets need not repeat them."""
-    found = [int(y) for y in _YEAR.findall(str(period or ""))]
-    return {str(y) for y in range(min(found), max(found) + 1)} if found else set()
-
-
-def provides(terms: QueryTerms, sentence: str, implicit_years: set[str] = frozenset()) -> bool:
-    """Does the sentence hold every asked-for answer type and every year/number of the question?
-
-    A year inside the document's own period counts as given (a plan's 发展目标 are 2025 targets
-    even where the sentence does not repeat the year), unless the sentence names other years.
-    """
-    low = normalize(sentence)
-    stated = set(_YEAR.findall(low))
-    for x in terms.years:
-        if x not in stated and not (x in implicit_years and not stated):
-            return False
-    if any(not re.search(rf"(?<![\d.]){re.escape(x)}(?![\d])(?!\.\d)", low) for x in terms.numbers):
-        return False
-    return all(holds(name, sentence) for name in terms.asked_types)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from assistant.answer import Answer
-from assistant.docinfo import docinfo_answer
+from assistant.pipeline.docinfo import docinfo_answer
 from assistant.finder import Profile, load_vocabulary
 from assistant.finder.chat import answer_from_match, support_profile
-from assistant.listing import Lister
-from assistant.query import Query
-from assistant.relevance import TermStats
+from assistant.pipeline.listing import Lister
+from assistant.pipeline.understand import Query
+from assistant.language.stats import TermStats
 from retrieval.passage import Passage
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from assistant.answer import Answer, Citation
-from assistant.evidence_stage import Refusal
-from assistant.query import Query
+from assistant.pipeline.evidence import Refusal
+from assistant.pipeline.understand import Query
 from retrieval.passage import Hit, Passage
 
 REFUSAL_RELATED = 3  # nearest passages shown with a refusal

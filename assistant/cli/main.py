@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assistant.cli_versions import add_diff_command, ocr_progress as _ocr_progress, plain as _plain
+from assistant.cli.versions import add_diff_command, ocr_progress as _ocr_progress, plain as _plain
 from assistant.errors import AssistantError
 from assistant.settings import get_settings
 
@@ -234,7 +234,7 @@ def docs_add(
     meta: Optional[Path] = typer.Option(None, "--meta", help="Metadata (JSON or YAML) for the one file given."),
 ):
     """Copy documents into corpus/ and index them (only new or changed passages are embedded)."""
-    from assistant.library import add_documents
+    from assistant.library.documents import add_documents
 
     try:
         with _ocr_progress():
@@ -257,7 +257,7 @@ def docs_add(
 @docs_app.command("list")
 def docs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
     """The indexed documents with their metadata and passage counts."""
-    from assistant.library import list_documents
+    from assistant.library.documents import list_documents
 
     try:
         docs = list_documents(get_settings())
@@ -275,7 +275,7 @@ def docs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
 @docs_app.command("remove")
 def docs_remove(doc_id: str = typer.Argument(..., help="The doc_id shown by `docs list`.")):
     """Remove a document from corpus/ (kept in corpus/.removed/) and from the index."""
-    from assistant.library import remove_document
+    from assistant.library.documents import remove_document
 
     try:
         result = remove_document(get_settings(), doc_id)
@@ -289,7 +289,7 @@ def docs_remove(doc_id: str = typer.Argument(..., help="The doc_id shown by `doc
 @app.command("backup")
 def backup_cmd(dest: Path = typer.Argument(..., help="A new (or empty) directory for the backup.")):
     """Back up the library (corpus and metadata), the active index and the feedback; the server keeps serving."""
-    from assistant.backup import backup
+    from assistant.library.backup import backup
 
     try:
         r = backup(get_settings(), dest)
@@ -302,7 +302,7 @@ def backup_cmd(dest: Path = typer.Argument(..., help="A new (or empty) directory
 @app.command("restore")
 def restore_cmd(src: Path = typer.Argument(..., help="A directory written by `backup`.")):
     """Restore a backup in one step (running servers follow within PA_INDEX_POLL_SECONDS), or refuse saying why."""
-    from assistant.backup import restore
+    from assistant.library.backup import restore
 
     try:
         r = _with_bar(lambda bar: restore(get_settings(), src, progress=bar))

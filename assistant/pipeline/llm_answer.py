@@ -14,14 +14,14 @@ import re
 from typing import Iterator
 
 from assistant.answer import Answer, Citation, StreamEvent
-from assistant.evidence_stage import Evidence
-from assistant.extractive import ExtractiveAnswerer
+from assistant.pipeline.evidence import Evidence
+from assistant.pipeline.extractive import ExtractiveAnswerer
 from assistant.errors import LLMError
-from assistant.llm import LLMClient
-from assistant.postcheck import MARK, CheckResult, check, is_refusal, nfkc, overlap, parse_marks
-from assistant.prompt import answer_messages
-from assistant.query import Query
-from assistant.relevance import period_years
+from assistant.llm.client import LLMClient
+from assistant.llm.postcheck import MARK, CheckResult, check, is_refusal, nfkc, overlap, parse_marks
+from assistant.llm.prompt import answer_messages
+from assistant.pipeline.understand import Query
+from assistant.language.requirements import period_years
 from retrieval.passage import Hit
 from retrieval.text import split_sentences
 

@@ -1,18 +1,48 @@
-"""Rerankers that use a model: a sentence-transformers cross-encoder (PA_RERANKER=st:<name or path>, needs
-the [st] extra), or the configured LLM (PA_RERANKER=llm). Each falls back to the order it was given when
-the model fails, and says so in the log."""
+"""Optional reordering of the fused candidates before the evidence stage (PA_RERANKER).
+
+`KeepOrder` (none, the default) keeps the fusion's order: the learned evidence stage (`pipeline.evidence`)
+weighs every candidate sentence itself. The model rerankers: a sentence-transformers cross-encoder
+(PA_RERANKER=st:<name or path>, needs the [st] extra) or the configured LLM (PA_RERANKER=llm); each falls back
+to the order it was given when the model fails, and says so in the log.
+"""
 from __future__ import annotations
 
 import json
 import logging
 import re
 from dataclasses import replace
+from typing import Protocol
 
 from assistant.errors import ConfigError, LLMError
-from assistant.llm import LLMClient
-from assistant.prompt import RERANK_SYSTEM, judged_messages
-from assistant.query import Query
+from assistant.llm.client import LLMClient
+from assistant.llm.prompt import RERANK_SYSTEM, judged_messages
+from assistant.pipeline.understand import Query
 from retrieval.passage import Hit
+
+
+class Reranker(Protocol):
+    def rerank(self, query: Query, hits: list[Hit]) -> list[Hit]: ...
+
+
+class KeepOrder:
+    def rerank(self, query: Query, hits: list[Hit]) -> list[Hit]:
+        return hits
+
+
+def make_reranker(spec: str, llm=None) -> Reranker:
+    """PA_RERANKER: none (default) | st:<cross-encoder name or path> | llm."""
+    kind, _, arg = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind == "none":
+        return KeepOrder()
+    if kind in {"st", "sentence-transformers"} and arg:
+        return CrossEncoderReranker(arg)
+    if kind == "llm":
+        if llm is None:
+            raise ConfigError("PA_RERANKER=llm needs an LLM: set PA_LLM_BASE_URL (or choose none, st:<model>)")
+        return LLMReranker(llm)
+    raise ConfigError(f"PA_RERANKER={spec!r} is not known; allowed: none, st:<model name or path>, llm")
+
 
 log = logging.getLogger(__name__)
 MODEL_POOL = 10  # candidates a model reranker reads (a cross-encoder call per pair; one LLM prompt)

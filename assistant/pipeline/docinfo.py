@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 
 from assistant.answer import Answer, Citation
-from assistant.query import Query
-from assistant.relevance import TermStats, specific_terms
+from assistant.pipeline.understand import Query
+from assistant.language.terms import specific_terms
+from assistant.language.stats import TermStats
 from retrieval.passage import Passage
 from retrieval.text import normalize
 

@@ -8,10 +8,10 @@ answer(query, evidence), once the evidence stage (and, with an LLM, its verdict)
 from __future__ import annotations
 
 from assistant.answer import Answer, Citation, replay
-from assistant.compose import source_phrase
-from assistant.evidence_stage import Evidence
-from assistant.features import Candidate
-from assistant.query import Query
+from assistant.pipeline.compose import source_phrase
+from assistant.pipeline.evidence import Evidence
+from assistant.pipeline.features import Candidate
+from assistant.pipeline.understand import Query
 from retrieval.passage import Hit
 
 MAX_QUOTES = 3

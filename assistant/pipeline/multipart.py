@@ -13,8 +13,9 @@ import re
 from dataclasses import replace
 
 from assistant.answer import Answer, Citation
-from assistant.followup import rewrite
-from assistant.relevance import QueryTerms, TermStats, specific_terms
+from assistant.pipeline.followup import rewrite
+from assistant.language.terms import QueryTerms, specific_terms
+from assistant.language.stats import TermStats
 from retrieval.glossary import Glossary
 
 MAX_PARTS = 3

@@ -10,7 +10,7 @@ A file that cannot be read is rejected before anything changes: its content must
 (a `.pdf` a PDF, a `.docx` a Word package, text not binary), and a .docx/PDF must stay within the
 settings' limits (`max_docx_*`, `max_pdf_pages`, `pdf_timeout_seconds`). The name a file is stored
 under is made by `safe_name`, never taken as a path. Adding a new version of a document (its doc_id is in
-the library) keeps the previous one as a superseded version (`assistant.versions`).
+the library) keeps the previous one as a superseded version (`assistant.library.versions`).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 
 from assistant.errors import AssistantError, DocumentError, InvalidQuery
 from assistant.settings import Settings
-from assistant.versions import archive_previous, base_id, prune_empty
+from assistant.library.versions import archive_previous, base_id, prune_empty
 from retrieval.documents import META_SUFFIXES, load_document
 from retrieval.index import BuildReport, document_passages
 from retrieval.regions import PASSAGE_KEYS

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from assistant.answer import Answer, Citation
-from assistant.compose import source_phrase
-from assistant.evidence import sentences
-from assistant.query import Query
-from assistant.relevance import TermStats, present_terms, specific_terms
+from assistant.pipeline.compose import source_phrase
+from assistant.pipeline.sentences import sentences
+from assistant.pipeline.understand import Query
+from assistant.language.terms import present_terms, specific_terms
+from assistant.language.stats import TermStats
 from retrieval.passage import Passage
 
 MIN_SCORE = 0.6  # the heading must name most of what is asked

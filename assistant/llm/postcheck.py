@@ -17,8 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from assistant.prompt import REWRITE_SYSTEM, SYSTEM
-from assistant.safety import INSTRUCTION, instruction_free, split_at_instruction
+from assistant.llm.prompt import REWRITE_SYSTEM, SYSTEM
+from assistant.language.safety import INSTRUCTION, instruction_free, split_at_instruction
 from retrieval.cnparse import CN_NUMERAL, cn_to_int
 from retrieval.passage import Passage
 

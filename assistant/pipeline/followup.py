@@ -1,11 +1,23 @@
-"""Rule-based rewriting of follow-up questions into standalone queries ("科小呢？" after a 高企 question)."""
+"""Follow-up questions -> standalone queries ("科小呢？" after a 高企 question): by rules, and by the LLM
+when one is configured.
+
+The rules (`standalone`) always run first; the LLM is asked only when the question looks like a follow-up and
+there is history (`rewrite_query`). Any LLM failure or an implausible rewrite falls back to the rules. A
+question the rules do not rewrite searches the previous question's words beside its own, weighed low
+(`previous_question`, used by `understand`).
+"""
 from __future__ import annotations
 
+import logging
 import re
 
+from assistant.errors import LLMError
+from assistant.llm.client import LLMClient
+from assistant.llm.prompt import rewrite_messages
 from retrieval.glossary import Glossary
 from retrieval.text import cjk_ratio
 from retrieval.tokenize import tokenize
+
 
 _YEAR = re.compile(r"(?:19|20)\d\d(?:年)?")
 _LEAD = re.compile(r"^(?:那么|那(?![里儿些个])|还有|另外|再问|(?:and|what about|how about|also)\b)[\s,，]*", re.IGNORECASE)
@@ -63,3 +75,42 @@ def standalone(question: str, history: list[dict] | None, glossary: Glossary) ->
         if turn.get("role") == "user" and str(turn.get("content", "")).strip():
             previous = rewrite(str(turn["content"]), previous, glossary)
     return rewrite(question, previous, glossary)
+
+
+log = logging.getLogger(__name__)
+
+
+def _last(history: list[dict], role: str) -> str:
+    for turn in reversed(history):
+        if turn.get("role") == role and str(turn.get("content", "")).strip():
+            return str(turn["content"]).strip()
+    return ""
+
+
+def rewrite_query(question: str, history: list[dict] | None, glossary: Glossary,
+                  llm: LLMClient | None = None) -> str:
+    ruled = standalone(question, history, glossary)
+    if llm is None or not history or not _is_followup(question.strip()):
+        return ruled
+    previous = standalone(_last(history, "user"), history[:-2] if len(history) >= 2 else [], glossary) \
+        if _last(history, "user") else ""
+    if not previous:
+        return ruled
+    try:
+        text = llm.complete(rewrite_messages(question, previous, _last(history, "assistant")), max_tokens=120)
+    except LLMError as exc:
+        log.info("LLM rewrite failed (%s); using the rule-based rewrite", exc.kind)
+        return ruled
+    line = text.strip().splitlines()[0].strip().strip("“”\"'") if text.strip() else ""
+    if not line or len(line) > 300 or len(line) < 2:
+        return ruled
+    return line
+
+
+def previous_question(history: list[dict], glossary: Glossary) -> str:
+    """The last user question of the history, itself resolved against the turns before it."""
+    users = [i for i, t in enumerate(history) if t.get("role") == "user" and str(t.get("content", "")).strip()]
+    if not users:
+        return ""
+    last = users[-1]
+    return standalone(str(history[last]["content"]), history[:last], glossary)

@@ -1,24 +1,48 @@
-"""Sentence vectors: every sentence of every passage embedded once, so the answerer can compare the
-question with single sentences (a plain-language question shares meaning, not words, with the sentence
-that answers it).
+"""Sentences: how a passage is split into the units the evidence stage weighs and the answerer quotes,
+and their vectors.
 
-Kept in PA_DATA_DIR/sentences/vectors-<embedder>.npz by sentence hash: a changed library embeds only its
-new sentences; a cache that cannot be read or written is re-derived (a warning, never an error). In memory
-they are one float32 matrix (4 bytes x 384 per sentence) and a dict from sentence hash to row.
+Every sentence of every passage is embedded once, so the evidence stage can compare the question with single
+sentences (a plain-language question shares meaning, not words, with the sentence that answers it). Kept in
+PA_DATA_DIR/sentences/vectors-<embedder>.npz by sentence hash: a changed library embeds only its new
+sentences; a cache that cannot be read or written is re-derived (a warning, never an error). In memory they
+are one float32 matrix (4 bytes x 384 per sentence) and a dict from sentence hash to row.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from assistant.evidence import sentences
 from retrieval.embedders import Embedder
 from retrieval.passage import Passage
+from retrieval.text import split_sentences
+
+
+LEAD_CHARS = 20
+_NUMBERED_TITLE = re.compile(r"^\s*\d{1,2}[.、．]\s*[^\d]*$")  # "2. 加强高新技术企业培育。" (a title, no figures)
+
+
+def sentences(text: str) -> list[str]:
+    """The passage's sentences; a short lead such as `2. 加强高新技术企业培育。` stays with the sentence after it."""
+    parts = split_sentences(text)
+    merged: list[str] = []
+    carry = ""
+    for i, s in enumerate(parts):
+        is_lead = len(s) < LEAD_CHARS and (not re.search(r"\d", s) or _NUMBERED_TITLE.match(s))
+        if is_lead and i < len(parts) - 1:
+            carry += s  # a lead title: keep it as context of the sentence after it
+            continue
+        merged.append(carry + s)
+        carry = ""
+    if carry:
+        merged.append(carry)
+    return merged or [text]
+
 
 log = logging.getLogger(__name__)
 

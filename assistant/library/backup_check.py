@@ -1,7 +1,7 @@
 """What a restore believes of a backup: nothing it has not checked.
 
 The checksums in manifest.json catch damage, not tampering (whoever changes a file can recompute them), so
-`assistant.backup.restore` also has these checks, all before anything changes:
+`assistant.library.backup.restore` also has these checks, all before anything changes:
 
     files      the backup holds regular files and directories only: a symlink, device, FIFO or socket
                anywhere in it is refused, naming it; every file is opened with O_NOFOLLOW and its

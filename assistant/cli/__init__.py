@@ -1,0 +1,2 @@
+"""The command line (`python -m assistant …`, `policy-assistant`): main.py, and the versions commands
+(versions.py)."""
