@@ -27,7 +27,7 @@ from assistant.errors import IndexNotReady
 from assistant.pipeline.extractive import ExtractiveAnswerer
 from assistant.finder import Finder, Profile, load_vocabulary
 from assistant.finder.catalog import load_or_extract
-from assistant.pipeline.evidence import Evidence, EvidenceModel, EvidenceStage, Refusal
+from assistant.pipeline.evidence import Evidence, EvidenceModel, EvidenceStage
 from assistant.pipeline.features import POOL, IndexFacts
 from assistant.pipeline.verdict import LLMGate
 from assistant.pipeline.listing import Lister
@@ -41,17 +41,17 @@ from assistant.pipeline.retrieve import KeepOrder, Reranker, make_reranker
 from assistant.pipeline.sentences import SentenceMatcher, SentenceVectors
 from assistant.settings import Settings
 from assistant.language.validation import check_filters, check_history, check_k, check_text
-from retrieval.bm25 import BM25Retriever
-from retrieval.embedders import Embedder, embedder_name, make_embedder
-from retrieval.glossary import Glossary, default_glossary
-from retrieval.index import BuildReport, bm25_dir, build_index, outdated_notice
+from retrieval.retrievers.bm25 import BM25Retriever
+from retrieval.storage.embedders import Embedder, embedder_name, make_embedder
+from retrieval.retrievers.glossary import Glossary, default_glossary
+from retrieval.storage.index import BuildReport, bm25_dir, build_index, outdated_notice
 from retrieval.passage import Hit, Passage
-from retrieval.regions import PASSAGE_KEYS
-from retrieval.search import HybridSearcher
-from retrieval.store import open_store
+from retrieval.ingest.regions import PASSAGE_KEYS
+from retrieval.retrievers.hybrid import HybridSearcher
+from retrieval.storage.store import open_store
 from retrieval.validity import is_active, revision_note, validity_note
-from retrieval.vector import VectorRetriever
-from retrieval.vector_cache import CachedEmbedder
+from retrieval.retrievers.vector import VectorRetriever
+from retrieval.storage.vector_cache import CachedEmbedder
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from assistant.records.push import PushConfig
 from assistant.records.questions import QuestionLogConfig
 from assistant.records.webhook import WebhookConfig
 from assistant.language.validation import MESSAGE_CHARS_MAX, TOP_K_MAX, TOP_K_MIN
-from retrieval.index import IndexConfig
+from retrieval.storage.index import IndexConfig
 from retrieval.readers import ReadLimits
-from retrieval.store import StoreConfig
+from retrieval.storage.store import StoreConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -81,7 +81,7 @@ def live_server(cli_env, tmp_path_factory):
 
     The server's output is written to <tmp>/server.log (quoted when it fails to become ready).
     """
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with serve(dict(cli_env), timeout=180, log_path=log_path) as (url, _seconds):

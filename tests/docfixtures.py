@@ -30,7 +30,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from evals.scanned import NoCJKFont, find_cjk_font  # noqa: F401 - the one CJK font lookup, shared with the benchmark
+from evals.benchmarks.scanned import NoCJKFont, find_cjk_font  # noqa: F401 - the one CJK font lookup, shared with the benchmark
 
 FICTION = "（测试用虚构文件）"
 

@@ -3,7 +3,7 @@ two versions of one policy. Like tests/docfixtures.py, every document is fictiti
 exist) and says so with `（测试用虚构文件）`.
 
     make_scanned_policy(dir)             a PDF whose 2 pages are only images of text, rotated slightly
-    (render_page, make_scanned_pages: evals/scanned.py, shared with the OCR benchmark)
+    (render_page, make_scanned_pages: evals/benchmarks/scanned.py, shared with the OCR benchmark)
     make_photo(dir)                      a PNG photo of one page
     make_ruled_table_pdf(dir)            a PDF with a ruled 奖补标准表 (unit line, header) spanning two pages
     make_merged_xlsx(dir)                a workbook: a title merged across, a unit row, categories merged down
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from docfixtures import FICTION, find_cjk_font, private_index, require_cjk_font
 
-from evals.scanned import images_to_pdf, make_scanned_pages, render_page  # noqa: F401 - re-exported for the tests
+from evals.benchmarks.scanned import images_to_pdf, make_scanned_pages, render_page  # noqa: F401 - re-exported for the tests
 
 SCAN_TITLE = "测试市首台套重大技术装备奖励办法"
 SCAN_PAGES = [
@@ -186,7 +186,7 @@ class Unchanged:
 
     def __init__(self, settings):
         from assistant.library.documents import list_documents
-        from retrieval.store import open_store
+        from retrieval.storage.store import open_store
 
         self.settings = settings
         self.files = snapshot(settings.corpus_dir)
@@ -195,7 +195,7 @@ class Unchanged:
 
     def check(self) -> None:
         from assistant.library.documents import list_documents
-        from retrieval.store import open_store
+        from retrieval.storage.store import open_store
 
         assert snapshot(self.settings.corpus_dir) == self.files
         assert list_documents(self.settings) == self.docs

@@ -1,6 +1,6 @@
 """The original document as a readable HTML page, scrolled to a cited passage and highlighting it.
 
-`original_page(title, meta, items, cited, scans, nonce)` renders `retrieval.outline` items: the title,
+`original_page(title, meta, items, cited, scans, nonce)` renders `retrieval.ingest.outline` items: the title,
 headings, paragraphs (each passage a span; the cited one a <mark id="pa-cited">), tables (each row its
 passage), page marks (第N页). For a PDF or an image, `scans` are the page images to show beside the text,
 each with the boxes of the cited passage drawn over it. Every piece of document text is escaped: a
@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from retrieval.outline import Item
+from retrieval.ingest.outline import Item
 
 Box = tuple[float, float, float, float]
 

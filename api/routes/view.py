@@ -1,7 +1,7 @@
 """The original document, opened at a cited place: GET /v1/documents/{doc_id}/view and its page images.
 
 Public like /v1/passages (same rate limit). The file is found by walking corpus/ for the indexed doc_id
-(`retrieval.outline.find_source`): nothing in the request is ever used as a path. The document is read
+(`retrieval.ingest.outline.find_source`): nothing in the request is ever used as a path. The document is read
 again as the index read it (OCR results come from the OCR cache), rendered as HTML with every text
 escaped (`ui.original`), and kept for the next view of the same file; when the file cannot be read the
 indexed passages are shown instead, with a note.
@@ -23,13 +23,13 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import AssistantDep, SettingsDep
 from api.schemas import Problem
 from assistant.errors import AssistantError
-from retrieval.documents import load_document
-from retrieval.outline import Item, find_source, outline, passages_outline
+from retrieval.ingest.documents import load_document
+from retrieval.ingest.outline import Item, find_source, outline, passages_outline
 from retrieval.passage import Passage
 from retrieval.readers import ReadLimits
 from retrieval.readers._image import open_image
 from retrieval.readers._pdfpages import page_count, page_png, text_boxes
-from retrieval.regions import parse_bbox
+from retrieval.ingest.regions import parse_bbox
 from ui.original import Scan, original_page
 
 log = logging.getLogger(__name__)

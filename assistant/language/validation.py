@@ -70,7 +70,7 @@ def check_history(history: Any, max_messages: int, max_chars: int | None = None)
 
 
 def check_filters(filters: Any) -> Any:
-    """Filter keys and values must be text (what they may be is checked by retrieval.filters)."""
+    """Filter keys and values must be text (what they may be is checked by retrieval.retrievers.filters)."""
     if isinstance(filters, dict):
         for key, value in filters.items():
             for v in [key, *(value if isinstance(value, list) else [value])]:

@@ -56,9 +56,9 @@ from assistant.records import Database
 from assistant.records.feedback import export_jsonl, replace_all
 from assistant.library.documents import library_lock
 from assistant.settings import Settings
-from retrieval.embedders import embedder_name
-from retrieval.index import INDEX_FORMAT, bm25_dir, collect_garbage, outdated_notice
-from retrieval.store import open_store
+from retrieval.storage.embedders import embedder_name
+from retrieval.storage.index import INDEX_FORMAT, bm25_dir, collect_garbage, outdated_notice
+from retrieval.storage.store import open_store
 
 log = logging.getLogger(__name__)
 BACKUP_FORMAT = 1
@@ -243,7 +243,7 @@ def restore(settings: Settings, src: Path, progress=None) -> BackupReport:
 
 def _stage_index(settings: Settings, store, src: Path, info: dict[str, Any]):
     """The backup's passages and vectors as a new, not yet active, collection (+ its BM25 cache)."""
-    from retrieval.bm25 import BM25Retriever
+    from retrieval.retrievers.bm25 import BM25Retriever
 
     limits = PassageLimits(settings.max_passage_chars, settings.max_meta_chars, settings.max_document_passages)
     passages = check_passages(io.BytesIO(read_inside(src, "index/passages.jsonl")), limits,

@@ -30,9 +30,9 @@ from typing import IO, Any, Iterator
 import numpy as np
 
 from assistant.errors import BackupError
-from retrieval.documents import MAX_META_FIELDS, MAX_META_KEY_CHARS
+from retrieval.ingest.documents import MAX_META_FIELDS, MAX_META_KEY_CHARS
 from retrieval.passage import Passage
-from retrieval.sidecar import doc_id_problem
+from retrieval.ingest.sidecar import doc_id_problem
 
 SIGNATURE_KEY = "signature"
 RESERVED_META = ("doc_id", "doc_title", "section", "section_path", "order", "kind", "content_hash")

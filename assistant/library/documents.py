@@ -29,9 +29,9 @@ from typing import Any, Callable, Iterator
 from assistant.errors import AssistantError, DocumentError, InvalidQuery
 from assistant.settings import Settings
 from assistant.library.versions import archive_previous, base_id, prune_empty
-from retrieval.documents import META_SUFFIXES, load_document
-from retrieval.index import BuildReport, document_passages
-from retrieval.regions import PASSAGE_KEYS
+from retrieval.ingest.documents import META_SUFFIXES, load_document
+from retrieval.storage.index import BuildReport, document_passages
+from retrieval.ingest.regions import PASSAGE_KEYS
 
 Progress = Callable[[int, int], None]
 TRASH = ".removed"
@@ -123,7 +123,7 @@ def _atomic_write(dest: Path, text: str) -> None:
 
 
 def _write_error(dest: Path, exc: OSError) -> DocumentError:
-    from retrieval.store import is_disk_full
+    from retrieval.storage.store import is_disk_full
 
     why = "not enough disk space" if is_disk_full(exc) else f"cannot write it ({exc.strerror or exc})"
     return DocumentError(f"{why} in {dest.parent}; the index is unchanged", path=dest.name)
@@ -131,7 +131,7 @@ def _write_error(dest: Path, exc: OSError) -> DocumentError:
 
 def _indexed_files(settings: Settings) -> dict[str, list[Path]]:
     """doc_id -> the files (document and sidecars) in corpus/ that make it."""
-    from retrieval.documents import iter_corpus
+    from retrieval.ingest.documents import iter_corpus
 
     docs, _errors = iter_corpus(settings.corpus_dir, settings.read_limits())
     return {d.doc_id: [Path(d.path), *_sidecars(Path(d.path))] for d in docs}
@@ -278,7 +278,7 @@ def remove_document(settings: Settings, doc_id: str, progress: Progress | None =
 
 def list_documents(settings: Settings) -> list[dict[str, Any]]:
     """The documents of the active index: doc_id, title, passage count and metadata."""
-    from retrieval.store import open_store
+    from retrieval.storage.store import open_store
 
     store = open_store(settings.store_config())
     active = store.active()

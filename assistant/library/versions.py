@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assistant.errors import DocumentError, InvalidQuery
-from retrieval.diff import diff_clauses
+from retrieval.ingest.diff import diff_clauses
 from retrieval.passage import Passage
-from retrieval.sidecar import SIDECAR_SUFFIXES, find_sidecar, read_sidecar
+from retrieval.ingest.sidecar import SIDECAR_SUFFIXES, find_sidecar, read_sidecar
 from retrieval.validity import is_superseded
 
 VERSIONS_DIR = "versions"

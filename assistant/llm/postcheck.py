@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from assistant.llm.prompt import REWRITE_SYSTEM, SYSTEM
 from assistant.language.safety import INSTRUCTION, instruction_free, split_at_instruction
-from retrieval.cnparse import CN_NUMERAL, cn_to_int
+from retrieval.ingest.cnparse import CN_NUMERAL, cn_to_int
 from retrieval.passage import Passage
 
 _BRACKETS = str.maketrans({"【": "[", "】": "]", "［": "[", "］": "]"})

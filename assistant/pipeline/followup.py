@@ -14,7 +14,7 @@ import re
 from assistant.errors import LLMError
 from assistant.llm.client import LLMClient
 from assistant.llm.prompt import rewrite_messages
-from retrieval.glossary import Glossary
+from retrieval.retrievers.glossary import Glossary
 from retrieval.text import cjk_ratio
 from retrieval.tokenize import tokenize
 

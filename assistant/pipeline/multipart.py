@@ -16,7 +16,7 @@ from assistant.answer import Answer, Citation
 from assistant.pipeline.followup import rewrite
 from assistant.language.terms import QueryTerms, specific_terms
 from assistant.language.stats import TermStats
-from retrieval.glossary import Glossary
+from retrieval.retrievers.glossary import Glossary
 
 MAX_PARTS = 3
 _EACH = re.compile(r"分别|各自|各是|各有")

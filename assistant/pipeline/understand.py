@@ -22,7 +22,7 @@ from assistant.language.terms import QueryTerms, analyse
 from assistant.language.stats import TermStats
 from assistant.pipeline.followup import previous_question, rewrite_query
 from retrieval.tokenize import tokenize
-from retrieval.glossary import Expansion, Glossary
+from retrieval.retrievers.glossary import Expansion, Glossary
 from retrieval.text import cjk_ratio
 
 

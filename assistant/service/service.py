@@ -3,9 +3,9 @@ active-index pointer, and probing the vector store. Not HTTP: the API and the UI
 
 `/healthz` answers while this loads; `/readyz` and every query endpoint answer 503 until it is ready.
 
-While it serves, it holds a lease on the index it reads (`retrieval.leases`, renewed every
+While it serves, it holds a lease on the index it reads (`retrieval.storage.leases`, renewed every
 lease_seconds / 3): a build in any process keeps that index until this process has switched, and this
-process drops the old indexes nobody holds any more (`retrieval.index.collect_garbage`).
+process drops the old indexes nobody holds any more (`retrieval.storage.index.collect_garbage`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Callable
 from assistant.core import Assistant
 from assistant.errors import AssistantError, IndexNotReady, StoreUnavailable
 from assistant.settings import Settings
-from retrieval.leases import Leases, new_reader_id
+from retrieval.storage.leases import Leases, new_reader_id
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -124,7 +124,7 @@ class Service:
             self._watcher.start()
 
     def _leases(self) -> Leases:
-        from retrieval.store import open_store
+        from retrieval.storage.store import open_store
 
         if self._leases_obj is None:
             self._leases_obj = Leases(open_store(self.settings.store_config()))
@@ -142,7 +142,7 @@ class Service:
     def _watch(self) -> None:
         """Renew the lease; follow the active-index pointer (a build by another process: `docs add` from the
         CLI, another replica, `index`), loaded here too without a restart; drop old indexes nobody holds."""
-        from retrieval.index import collect_garbage
+        from retrieval.storage.index import collect_garbage
 
         poll = self.settings.index_poll_seconds
         tick = min(poll, self.settings.lease_seconds / 3) if poll > 0 else self.settings.lease_seconds / 3
@@ -238,7 +238,7 @@ class Service:
 
         One cheap call (the active collection's count: it proves the store answers AND still holds the
         index), at most one at a time, reused for `max_age` seconds, never waiting more than
-        STORE_PROBE_TIMEOUT (a Chroma client call may wait up to retrieval.store.HTTP_TIMEOUT on a hung server)."""
+        STORE_PROBE_TIMEOUT (a Chroma client call may wait up to retrieval.storage.store.HTTP_TIMEOUT on a hung server)."""
         assistant = self._assistant
         if assistant is None:
             return None

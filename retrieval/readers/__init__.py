@@ -1,6 +1,6 @@
 """Readers: a file in corpus/ -> the plain text the segmenter reads.
 
-The text contract (what `retrieval.segment` expects):
+The text contract (what `retrieval.ingest.segment` expects):
 * one paragraph / heading per line (`第一章 总则`, `第八条 …`, `一、…`, `（一）…`, `1. …` stay as typed);
 * a table is consecutive lines of TAB-separated cells, the header row first; TABs appear nowhere else
   (a TAB inside a paragraph becomes a space, a newline inside a cell becomes a space);

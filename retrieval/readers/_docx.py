@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.cnparse import chinese_number
+from retrieval.ingest.cnparse import chinese_number
 from retrieval.errors import DocumentError
 from retrieval.readers import Extracted, ReadLimits, Reader
 from retrieval.readers._limits import DOCX_RATIO_MIN_BYTES, MB, size_text

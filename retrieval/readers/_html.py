@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.errors import DocumentError
-from retrieval.header import detect_labelled, looks_like_organ
+from retrieval.ingest.header import detect_labelled, looks_like_organ
 from retrieval.readers import Extracted, ReadLimits, Reader
 from retrieval.readers._sniff import bom_encoding
 from retrieval.readers._text import check_text_bytes, check_text_chars, clean_line, decode_text, read_bytes, tab_row

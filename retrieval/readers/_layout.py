@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from retrieval.blocks import starts_block
+from retrieval.ingest.blocks import starts_block
 from retrieval.readers._text import clean_cell, clean_line, tab_row
 
 CELL_GAP = 1.5  # a gap wider than this many line heights separates two cells of a row

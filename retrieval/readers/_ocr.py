@@ -35,7 +35,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from retrieval.cnparse import CN_ORDINAL
+from retrieval.ingest.cnparse import CN_ORDINAL
 from retrieval.errors import DocumentError
 from retrieval.readers._layout import Piece
 

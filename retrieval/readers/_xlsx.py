@@ -22,7 +22,7 @@ import zlib
 from xml.etree.ElementTree import ParseError, iterparse
 from pathlib import Path
 
-from retrieval.blocks import UNIT_LINE_RE
+from retrieval.ingest.blocks import UNIT_LINE_RE
 from retrieval.errors import DocumentError
 from retrieval.readers import Extracted, ReadLimits, Reader
 from retrieval.readers._docx import check_package

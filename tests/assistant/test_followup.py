@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.pipeline.followup import rewrite, standalone
-from retrieval.glossary import default_glossary
+from retrieval.retrievers.glossary import default_glossary
 
 
 @pytest.fixture(scope="module")

@@ -171,7 +171,7 @@ def test_layout_reads_a_slightly_rotated_line_as_one_row():
 
 def test_the_benchmark_document_is_a_scan_and_its_text_layer_twin(tmp_path):
     require_cjk_font()
-    from evals.scanned import make_scanned_pages, scanned_pages_text
+    from evals.benchmarks.scanned import make_scanned_pages, scanned_pages_text
 
     scan, text = make_scanned_pages(tmp_path, 2)
     import pypdf

@@ -11,10 +11,10 @@ from docfixtures import require_cjk_font
 
 from assistant.core import Assistant
 from assistant.errors import DocumentError
-from retrieval.documents import load_document
+from retrieval.ingest.documents import load_document
 from retrieval.readers import PdfReader, XlsxReader
 from retrieval.readers._pdfscan import fill_merged
-from retrieval.segment import segment
+from retrieval.ingest.segment import segment
 
 
 def _rows(doc) -> list[tuple[str, int | None]]:

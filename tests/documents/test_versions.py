@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from assistant.core import Assistant
 from assistant.library.documents import add_documents, list_documents, remove_document
-from retrieval.diff import diff_clauses, figure_changes
+from retrieval.ingest.diff import diff_clauses, figure_changes
 from retrieval.validity import revision_note
 
 from scanfixtures import TOKEN

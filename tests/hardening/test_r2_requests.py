@@ -138,7 +138,7 @@ def test_a_doc_id_that_is_not_a_file_name_is_refused(lib, tmp_path, case):
 
 
 def test_a_sidecar_with_a_bad_doc_id_in_corpus_is_skipped_with_the_reason(lib, tmp_path):
-    from retrieval.documents import iter_corpus
+    from retrieval.ingest.documents import iter_corpus
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -6,7 +6,7 @@ Chroma collection before the serving processes had switched to the new one; the 
 data path to anonymous clients.
 
 Now: a build keeps the index it replaces until it has been retired for PA_INDEX_RETAIN_SECONDS and no
-serving process holds a lease on it (`retrieval.leases`); old indexes are dropped later by the next build
+serving process holds a lease on it (`retrieval.storage.leases`); old indexes are dropped later by the next build
 or a serving process's watcher. A 503 never shows a server path.
 
 A real `python -m assistant serve` (uvicorn) on a private copy of the session index (embedded store), 10
@@ -37,7 +37,7 @@ CLIENTS = 10
 
 @pytest.fixture(scope="module")
 def server(built_settings, cli_env, tmp_path_factory):
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     root = tmp_path_factory.mktemp("r2-swaps")
     settings = private_index(built_settings, root / "lib")
@@ -133,7 +133,7 @@ def test_no_5xx_body_shows_a_server_path(server):
 def test_old_indexes_are_dropped_once_nobody_holds_them(server):
     """The retained indexes do not pile up: at most the active one and those retired within the last
     PA_INDEX_RETAIN_SECONDS (20 s here) remain; all others were dropped by a build or the watcher."""
-    from retrieval.store import open_store, retired_times
+    from retrieval.storage.store import open_store, retired_times
 
     url, settings, env, root = server
     store = open_store(settings.store_config())

@@ -69,7 +69,7 @@ class Beacon:
 
 @pytest.fixture(scope="module")
 def site(built_settings, cli_env, tmp_path_factory):
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     beacon = Beacon()
     root = tmp_path_factory.mktemp("r2-ui")

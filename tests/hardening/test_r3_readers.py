@@ -10,7 +10,7 @@ R3-4  A 3 KB PDF of three 14,400 pt pages, each drawing a 4x4 image, was rendere
       skipped, a page of one small image is rendered no finer than it needs, and a document over
       PA_OCR_MAX_PIXELS_PER_DOCUMENT is refused before its first page (the test's render refuses to
       draw over 2 million pixels, so the old reader fails here without doing the expensive work).
-The files are written by evals/hardening_files.py (the bench uses the same).
+The files are written by evals/benchmarks/hardening_files.py (the bench uses the same).
 
 Speed and memory are measured by `python -m evals hardening-bench` (scenarios r3-xlsx, r3-pdf).
 """
@@ -21,7 +21,7 @@ import zipfile
 
 import pytest
 
-from evals.hardening_files import edited_xlsx, huge_pages_pdf, merged_xlsx
+from evals.benchmarks.hardening_files import edited_xlsx, huge_pages_pdf, merged_xlsx
 from retrieval.errors import DocumentError
 from retrieval.readers._xlsx import XlsxReader
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from docfixtures import VOUCHER_Q, voucher_library
 
-from evals.hardening_files import resum, tamper_passages
+from evals.benchmarks.hardening_files import resum, tamper_passages
 
 pytestmark = [pytest.mark.slow]
 SECRET = "外部机密文件：不应进入语料库（测试用虚构内容）"
@@ -42,7 +42,7 @@ def library(tmp_path_factory):
 
 
 def state(settings) -> tuple[dict, str]:
-    from retrieval.store import open_store
+    from retrieval.storage.store import open_store
 
     files = {str(p.relative_to(settings.corpus_dir)): p.read_bytes() for p in settings.corpus_dir.rglob("*")
              if p.is_file()}

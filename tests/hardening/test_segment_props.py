@@ -1,4 +1,4 @@
-"""Properties of `retrieval.segment.segment` on generated documents (hypothesis).
+"""Properties of `retrieval.ingest.segment.segment` on generated documents (hypothesis).
 
 What is checked, for any document:
 * no passage is empty; `order` is 0..n-1; the kind is one of the known kinds;
@@ -40,9 +40,9 @@ import unicodedata
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import assistant  # noqa: F401  (assistant first: importing retrieval.documents alone is circular)
-from retrieval.documents import Document
-from retrieval.segment import PAGE_NO_RE, UNIT_HEADERS, segment
+import assistant  # noqa: F401  (assistant first: importing retrieval.ingest.documents alone is circular)
+from retrieval.ingest.documents import Document
+from retrieval.ingest.segment import PAGE_NO_RE, UNIT_HEADERS, segment
 from retrieval.text import is_cjk, normalize
 
 TITLE = "政策助手样例文件"  # none of these characters is in the generated text (see ALPHABET)

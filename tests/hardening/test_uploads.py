@@ -249,7 +249,7 @@ def test_pdf_over_the_page_limit_is_refused(guard, tmp_path):
 
 def test_pdf_within_the_page_limit_is_read(guard, tmp_path):
     """The same kind of PDF at the limit passes validation (read, not added: the guard library stays as is)."""
-    from retrieval.documents import load_document
+    from retrieval.ingest.documents import load_document
     path = tmp_path / "short.pdf"
     path.write_bytes(pdf_pages(3))
     doc = load_document(path, guard[1].read_limits())

@@ -42,7 +42,7 @@ QUERIES = ["岳麓山大学科技城", "大科城的建设目标是什么？", "
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     from assistant.core import Assistant
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     if not os.path.exists(os.path.join(os.path.dirname(sys.executable), "chroma")):
         pytest.skip("no `chroma` executable next to the interpreter")

@@ -92,7 +92,7 @@ def test_score_threshold_is_applied(client):
 
 @pytest.fixture(scope="module")
 def embedder(library):
-    from retrieval.embedders import make_embedder
+    from retrieval.storage.embedders import make_embedder
 
     return make_embedder(library.embedder)
 

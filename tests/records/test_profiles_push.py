@@ -17,7 +17,6 @@ import threading
 import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
@@ -92,7 +91,7 @@ def seen_index(url, pid, token):
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, built_settings, cli_env):
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     root = tmp_path_factory.mktemp("profiles")
     settings = private_index(built_settings, root)
@@ -153,7 +152,7 @@ def test_push_on_cli_add_signed_retried_once_across_replicas(setup):
         assert {p["id"]: p["deliveries"] for p in listed}[a["id"]] == {"delivered": 1}
 
         # a second server (another replica) on the same data and database: no duplicate
-        from evals.load import serve
+        from evals.benchmarks.load import serve
 
         with serve(env, timeout=180, log_path=root / "server2.log") as second:
             url2 = second.url

@@ -31,8 +31,8 @@ MORE = f"""测试市科技项目申报通知
 
 
 def passages_of(tmp_path, text, name):
-    from retrieval.documents import load_document
-    from retrieval.segment import segment
+    from retrieval.ingest.documents import load_document
+    from retrieval.ingest.segment import segment
 
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")

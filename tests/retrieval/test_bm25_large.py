@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.bm25 import BM25Retriever
+from retrieval.retrievers.bm25 import BM25Retriever
 
 
 class _Keep:

@@ -1,11 +1,11 @@
-"""retrieval.cnparse: Chinese numerals, dates and 文号 (the one module that parses them)."""
+"""retrieval.ingest.cnparse: Chinese numerals, dates and 文号 (the one module that parses them)."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from retrieval.cnparse import (
+from retrieval.ingest.cnparse import (
     ANY_DATE,
     CN_COUNT,
     CN_NUMERAL,

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-# `assistant` first: see test_imports.py (circular import when `retrieval.embedders` comes first).
+# `assistant` first: see test_imports.py (circular import when `retrieval.storage.embedders` comes first).
 import assistant  # noqa: F401
 from assistant.errors import ConfigError
-from retrieval.embedders import (
+from retrieval.storage.embedders import (
     E5Embedder,
     Embedder,
     SentenceTransformerEmbedder,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.fusion import fuse, rrf, weighted
-from retrieval.glossary import Expansion, default_glossary
+from retrieval.retrievers.fusion import fuse, rrf, weighted
+from retrieval.retrievers.glossary import Expansion, default_glossary
 from retrieval.tokenize import tokenize
 
 

@@ -21,10 +21,10 @@ import pytest
 from assistant.core import Assistant
 from assistant.errors import DocumentError, IndexNotReady, InvalidQuery
 from assistant.settings import Settings
-from retrieval.documents import load_document
+from retrieval.ingest.documents import load_document
 from retrieval.passage import Hit, Passage
-from retrieval.segment import segment
-from retrieval.store import open_store
+from retrieval.ingest.segment import segment
+from retrieval.storage.store import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +125,7 @@ def test_malformed_documents_are_reported_and_skipped(builds):
 
 def test_bad_files_do_not_stop_the_plan_from_loading(env, builds):
     # the corpus with the bad files yields the plan's passages, and only those
-    from retrieval.index import load_passages
+    from retrieval.storage.index import load_passages
 
     passages, docs, errors = load_passages(env.corpus)
     assert [d.doc_id for d in docs] == ["changsha-sti-plan-2021-2025"]

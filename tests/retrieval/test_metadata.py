@@ -14,10 +14,10 @@ import pytest
 
 import assistant  # noqa: F401
 from assistant.errors import DocumentError
-from retrieval.documents import iter_corpus, load_document
-from retrieval.header import add_years, detect, detect_labelled
-from retrieval.sidecar import find_sidecar, read_sidecar
-from retrieval.segment import segment
+from retrieval.ingest.documents import iter_corpus, load_document
+from retrieval.ingest.header import add_years, detect, detect_labelled
+from retrieval.ingest.sidecar import find_sidecar, read_sidecar
+from retrieval.ingest.segment import segment
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "corpus" / "changsha-sti-plan-2021-2025.txt"

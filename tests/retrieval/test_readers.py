@@ -13,7 +13,7 @@ import pytest
 import assistant  # noqa: F401  (assistant first, as elsewhere in tests/retrieval)
 from assistant.errors import DocumentError
 from retrieval import readers
-from retrieval.documents import (
+from retrieval.ingest.documents import (
     META_SUFFIXES,
     READERS,
     Document,
@@ -31,7 +31,7 @@ from retrieval.readers import (
     markdown_to_text,
     sniff,
 )
-from retrieval.segment import segment
+from retrieval.ingest.segment import segment
 
 
 def tab_rows(text: str) -> list[list[str]]:

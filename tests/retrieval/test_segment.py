@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-# `assistant` first: importing `retrieval.documents` on its own currently hits a circular import
+# `assistant` first: importing `retrieval.ingest.documents` on its own currently hits a circular import
 # (see test_imports.py, which checks that separately).
 import assistant  # noqa: F401
-from retrieval.documents import Document, load_document
-from retrieval.segment import segment
+from retrieval.ingest.documents import Document, load_document
+from retrieval.ingest.segment import segment
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "corpus" / "changsha-sti-plan-2021-2025.txt"

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-# `assistant` first: importing `retrieval.documents` on its own hits a circular import (see test_imports.py)
+# `assistant` first: importing `retrieval.ingest.documents` on its own hits a circular import (see test_imports.py)
 import assistant  # noqa: F401
-from retrieval.documents import Document, load_document
-from retrieval.segment import PAGE_NO_RE, segment
+from retrieval.ingest.documents import Document, load_document
+from retrieval.ingest.segment import PAGE_NO_RE, segment
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "corpus" / "changsha-sti-plan-2021-2025.txt"

@@ -12,9 +12,9 @@ import helpers
 from helpers import CountingEmbedder as Counting
 
 from assistant.core import Assistant
-from retrieval.embedders import E5Embedder, make_embedder
-from retrieval.store import open_store
-from retrieval.vector_cache import FILE, CachedEmbedder
+from retrieval.storage.embedders import E5Embedder, make_embedder
+from retrieval.storage.store import open_store
+from retrieval.storage.vector_cache import FILE, CachedEmbedder
 
 TEXTS = ["测试市对科技型中小企业发放创新券。", "创新券每家企业每年最高20万元。", "科技型中小企业可以申领创新券。"]
 

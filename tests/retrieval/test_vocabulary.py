@@ -8,7 +8,7 @@ from importlib.resources import files
 
 import pytest
 
-from retrieval.glossary import default_glossary
+from retrieval.retrievers.glossary import default_glossary
 
 DATA = files("retrieval") / "data"
 

@@ -25,7 +25,7 @@ ANSWER = "到2025年，长沙高新技术企业数量目标为6000家[1]。"
 def server(tmp_path_factory, built_settings, cli_env):
     """`python -m assistant serve` with the admin token on a private copy of the session index (its records
     database: SQLite in the private data directory)."""
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     root = tmp_path_factory.mktemp("review-tab")
     shutil.copytree(built_settings.corpus_dir, root / "corpus")

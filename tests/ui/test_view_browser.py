@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def scan_server(scan_library, tmp_path_factory):
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     s = scan_library.settings
     env = {**os.environ, "PA_DATA_DIR": str(s.data_dir), "PA_CORPUS_DIR": str(s.corpus_dir), "PA_RATE_LIMIT_PER_MINUTE": "0",
@@ -81,7 +81,7 @@ def test_the_chat_citation_card_opens_the_original(browser, scan_server):
 @pytest.fixture(scope="module")
 def admin_server(built_settings, tmp_path_factory):
     from docfixtures import private_index
-    from evals.load import serve
+    from evals.benchmarks.load import serve
 
     root = tmp_path_factory.mktemp("versions-tab")
     s = private_index(built_settings, root / "lib")

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 
-from retrieval.cnparse import CN_ORDINAL
+from retrieval.ingest.cnparse import CN_ORDINAL
 from retrieval.tokenize import tokenize
 
 SIMILAR = 0.55  # clauses at least this similar are one clause changed, not one removed and one added

@@ -185,8 +185,8 @@ def scale_size(passages: int, workdir: Path, cache_dir: Path, plan_corpus: Path,
     import httpx
 
     from assistant.core import Assistant
-    from evals.bench import ours_search
-    from evals.load import rss_kb, serve
+    from evals.benchmarks.plan import ours_search
+    from evals.benchmarks.load import rss_kb, serve
 
     data, corpus = workdir / "data", workdir / "corpus"
     shutil.copytree(plan_corpus, corpus)
@@ -243,7 +243,7 @@ def run_scale_bench(sizes: list[int], cache_dir: Path, plan_corpus: Path, items:
 def _plan_hit1(workdir: Path, cache_dir: Path, plan_corpus: Path, items: list) -> float:
     """hit@1 of the plan's dev-set questions searched in the plan alone."""
     from assistant.core import Assistant
-    from evals.bench import ours_search
+    from evals.benchmarks.plan import ours_search
 
     shutil.copytree(plan_corpus, workdir / "corpus")
     settings = Settings(data_dir=workdir / "data", corpus_dir=workdir / "corpus", embed_cache_dir=cache_dir)

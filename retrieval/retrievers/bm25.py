@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.filters import PassageFilter
-from retrieval.fusion import Ranking
+from retrieval.retrievers.filters import PassageFilter
+from retrieval.retrievers.fusion import Ranking
 from retrieval.tokenize import tokenize, tokenizer_signature
 
 EXTRA_WEIGHT = 0.4  # 0.2-1.0 score alike on the dev set; below 1.0 a thesaurus's related words stop outranking

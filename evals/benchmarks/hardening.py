@@ -17,7 +17,7 @@ The scenarios (the finding numbers of issue 17; every document is INVENTED, æµ‹è
     f7-surrogate  lone surrogates in the question
     llm10-max     the largest request the API takes: a 500-character question, 20 long history messages,
                   top_k 50
-and of issue 22 (the files are written by evals/hardening_files.py):
+and of issue 22 (the files are written by evals/benchmarks/hardening_files.py):
     r3-xlsx       uploading a 1.5 KB .xlsx whose sheet merges A1:J100000 (R3-3)
     r3-pdf        uploading a 3 KB PDF of three 14,400 pt pages, each drawing a 4x4 image (R3-4)
     r3-restore    once: `python -m assistant restore` of a backup whose passages.jsonl holds a 200,004-character
@@ -43,8 +43,8 @@ from typing import Any, Callable
 
 import httpx
 
-from evals.hardening_files import huge_pages_pdf, issue_22_passages, merged_xlsx, tamper_passages
-from evals.load import _descendants, _pct, rss_kb, serve
+from evals.benchmarks.hardening_files import huge_pages_pdf, issue_22_passages, merged_xlsx, tamper_passages
+from evals.benchmarks.load import _descendants, _pct, rss_kb, serve
 
 TOKEN = "bench-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

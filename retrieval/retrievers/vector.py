@@ -5,9 +5,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from retrieval.embedders import Embedder
-from retrieval.filters import PassageFilter
-from retrieval.fusion import Ranking
+from retrieval.storage.embedders import Embedder
+from retrieval.retrievers.filters import PassageFilter
+from retrieval.retrievers.fusion import Ranking
 
 
 class VectorRetriever:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embedders import Embedder
+from retrieval.storage.embedders import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ effective, expires (`有效期至…` or `有效期N年` counted from effective 
 when a label says it (`有效性：现行有效`, e.g. in a web page's info box). `detect_labelled(text)` finds
 the fields written with a label anywhere (发文字号：… 成文日期：… 发文机关：…). The names of the guessed
 fields are returned with them, so the loader can say which values are guesses (`meta["guessed"]`);
-known values (a sidecar, see `retrieval.sidecar`) always win over guesses. Dates and 文号 are read by
-`retrieval.cnparse`.
+known values (a sidecar, see `retrieval.ingest.sidecar`) always win over guesses. Dates and 文号 are read by
+`retrieval.ingest.cnparse`.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from retrieval.cnparse import ANY_DATE, CN_COUNT, CN_ORDINAL, DATE, DOCNO, cn_small, normalize_doc_number, parse_date
-from retrieval.sidecar import DATE_FIELDS
+from retrieval.ingest.cnparse import ANY_DATE, CN_COUNT, CN_ORDINAL, DATE, DOCNO, cn_small, normalize_doc_number, parse_date
+from retrieval.ingest.sidecar import DATE_FIELDS
 
 GUESSABLE = ("title", "issuer", "doc_number", "issued", "effective", "expires", "status")  # status: labelled only
 HEADER_LINES = 40

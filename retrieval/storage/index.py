@@ -19,14 +19,14 @@ from typing import Callable
 import numpy as np
 
 from retrieval.errors import AssistantError, DocumentError, IndexFailure, IndexNotReady
-from retrieval.bm25 import BM25Retriever
-from retrieval.documents import Document, iter_corpus
-from retrieval.embedders import Embedder
+from retrieval.retrievers.bm25 import BM25Retriever
+from retrieval.ingest.documents import Document, iter_corpus
+from retrieval.storage.embedders import Embedder
 from retrieval.passage import Passage
 from retrieval.readers import ReadLimits
-from retrieval.regions import annotate
-from retrieval.segment import PASSAGE_MAX, segment
-from retrieval.store import PassageStore, StoreConfig, is_disk_full
+from retrieval.ingest.regions import annotate
+from retrieval.ingest.segment import PASSAGE_MAX, segment
+from retrieval.storage.store import PassageStore, StoreConfig, is_disk_full
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -222,7 +222,7 @@ def build_index(
 
 def collect_garbage(config: IndexConfig, store: PassageStore) -> list[str]:
     """Drop the old indexes no reader needs any more (see `PassageStore.drop_inactive`), and their BM25 caches."""
-    from retrieval.leases import Leases
+    from retrieval.storage.leases import Leases
 
     try:
         held = Leases(store).held(config.store.lease_seconds)

@@ -1,10 +1,10 @@
 """Segment a Chinese policy document (plan, 管理办法, 通知, 实施细则 …) into citable passages.
 
-`segment(doc)` reads the document's blocks (`retrieval.blocks.repair_blocks`: lines joined again across
+`segment(doc)` reads the document's blocks (`retrieval.ingest.blocks.repair_blocks`: lines joined again across
 page breaks, tables as rows) and walks them with a heading stack — 附件 / 第X章 / 第X节 / 一、 / 第X条 /
 （一） / 1. and 专栏N—M / the lead topics inside a 专栏. Each block is taken by the first step that applies:
 * `_table`: one passage per row, with the column header, caption, unit line and footnote
-  (`retrieval.table_rows`);
+  (`retrieval.ingest.table_rows`);
 * `_back_matter`: 抄送 and everything after it;
 * `_heading`: opens a section;
 * `_article`: `第八条 …` and its items together unless long;
@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from retrieval.blocks import (  # PAGE_NO_RE: re-exported for callers
+from retrieval.ingest.blocks import (  # PAGE_NO_RE: re-exported for callers
     ARTICLE_RE, BACK_MATTER_RE, BOX_RE, CHAPTER_RE, L1_RE, L2_RE, L3_RE, NOTE_RE, PAGE_NO_RE, SECTION_RE, TITLE_MAX,
     UNIT_IN_TEXT_RE, UNIT_LINE_RE, Block, attachment, ends_article, is_caption, is_doc_title, is_heading, is_item,
     is_unit_line, item_opens_section, repair_blocks, source_lines, starts_block, title_key,
 )
-from retrieval.documents import Document
+from retrieval.ingest.documents import Document
 from retrieval.passage import Passage, passage_id
-from retrieval.table_rows import UNIT_HEADERS, table_passages  # UNIT_HEADERS: re-exported for callers
+from retrieval.ingest.table_rows import UNIT_HEADERS, table_passages  # UNIT_HEADERS: re-exported for callers
 from retrieval.text import cut_to, split_sentences
 
 MAX_CHARS = 240  # passages longer than this are split at sentence ends

@@ -6,7 +6,7 @@ so a crash mid-build leaves the previous index serving. The same scheme works fo
 `PersistentClient` and for a Chroma server (`chromadb.HttpClient`).
 
 The collection a switch retires is kept (the pointer records when it was retired) until it has been
-retired for `retain_seconds` and no serving process holds a lease on it (`retrieval.leases`): readers
+retired for `retain_seconds` and no serving process holds a lease on it (`retrieval.storage.leases`): readers
 that have not switched yet, and requests still running on it, never lose it.
 """
 from __future__ import annotations

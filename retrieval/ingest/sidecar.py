@@ -7,7 +7,7 @@ Sidecars (next to the document; the first form is preferred, one sidecar per doc
 Fields: doc_id, title, issuer, doc_number (文号), issued, effective, expires (ISO dates YYYY-MM-DD),
 region, status (free text: 现行有效 / 已废止 / 已修订 / 失效 …), source_url, and any other scalar key
 (e.g. period, doc_type), kept as it is. A key given as null in a sidecar means "none": it is neither
-stored nor guessed (what a sidecar does not say is guessed by `retrieval.header.detect`). `guessed`
+stored nor guessed (what a sidecar does not say is guessed by `retrieval.ingest.header.detect`). `guessed`
 is reserved: the loader lists the guessed fields there.
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from retrieval.documents import Document
+from retrieval.ingest.documents import Document
 from retrieval.passage import Passage
 from retrieval.readers import Span
 

@@ -1,4 +1,4 @@
-"""Lines -> logical blocks: the first step of segmentation (`retrieval.segment`).
+"""Lines -> logical blocks: the first step of segmentation (`retrieval.ingest.segment`).
 
 `repair_blocks(text)`: a paragraph broken at a page end (no sentence-final punctuation, the next block
 not a heading or item) is joined again; a character doubled across the break (`重点实` + `实验室`) is
@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from retrieval.cnparse import CN_COUNT, CN_ORDINAL
+from retrieval.ingest.cnparse import CN_COUNT, CN_ORDINAL
 from retrieval.text import SENTENCE_END, is_cjk, normalize
 from retrieval.tokenize import word_freq
 

@@ -3,7 +3,7 @@
     python -m evals ocr-bench [--pages 20] [--out FILE]
     python -m evals ocr-bench --before main [--pages 4] [--rounds 2]
 
-An INVENTED n-page document (evals/scanned.py) is made twice: page images only (a scan) and with a text
+An INVENTED n-page document (evals/benchmarks/scanned.py) is made twice: page images only (a scan) and with a text
 layer. Each is indexed alone into a fresh library (bundled embedder, embedded Chroma), cold: nothing cached.
 For the scan the OCR pages per second come from the reading progress (the time from the start of the build
 to the last page recognised); `reindex_cached_s` is a rebuild of the scan's index once its OCR results are
@@ -57,7 +57,7 @@ def _index(corpus_file: Path, root: Path, rebuild_after: bool = False) -> dict[s
 
 
 def run_ocr_bench(pages: int = 20) -> dict[str, Any]:
-    from evals.scanned import make_scanned_pages
+    from evals.benchmarks.scanned import make_scanned_pages
     from retrieval.readers import _ocr
 
     tmp = Path(tempfile.mkdtemp(prefix="pa-ocrbench-"))
@@ -122,7 +122,7 @@ def _side(checkout: Path, files: list[Path]) -> dict[str, Any]:
 
 def run_ocr_before(before: str, pages: int = 4, rounds: int = 2) -> dict[str, Any]:
     """This checkout's OCR against revision `before`'s on the same files, in one run (see the docstring)."""
-    from evals.scanned import make_scanned_pages, render_page, scanned_pages_text
+    from evals.benchmarks.scanned import make_scanned_pages, render_page, scanned_pages_text
 
     here = Path(__file__).resolve().parent.parent
     tmp = Path(tempfile.mkdtemp(prefix="pa-ocrbefore-"))

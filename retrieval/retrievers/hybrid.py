@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from retrieval.errors import InvalidQuery
-from retrieval.filters import PassageFilter, normalize_filters
-from retrieval.fusion import Ranking, fuse
+from retrieval.retrievers.filters import PassageFilter, normalize_filters
+from retrieval.retrievers.fusion import Ranking, fuse
 from retrieval.passage import Hit, Passage
 
 CANDIDATES = 50  # passages each retriever contributes to fusion
@@ -26,7 +26,7 @@ FUSIONS = ("weighted", "rrf", "bm25", "dense")
 
 
 class Retriever(Protocol):
-    """One way of finding passages for a text: `retrieval.bm25.BM25Retriever`, `retrieval.vector.VectorRetriever`."""
+    """One way of finding passages for a text: `retrieval.retrievers.bm25.BM25Retriever`, `retrieval.retrievers.vector.VectorRetriever`."""
 
     name: str
 

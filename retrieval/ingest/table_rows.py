@@ -1,4 +1,4 @@
-"""A table block -> one citable sentence per row (a step of `retrieval.segment`).
+"""A table block -> one citable sentence per row (a step of `retrieval.ingest.segment`).
 
 `table_passages(block, caption, note, unit)`: `高新技术企业数(家)：2020年 4142；2025年目标 6000`. The header
 row labels the values; a 序号 column numbers the row; a 单位 column's cell goes with the value it
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.blocks import Block
+from retrieval.ingest.blocks import Block
 from retrieval.text import normalize
 
 SEQ_HEADERS = {"序号", "序", "编号"}

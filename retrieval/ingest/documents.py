@@ -1,4 +1,4 @@
-"""Documents in corpus/: their text (retrieval.readers) and metadata (retrieval.sidecar, retrieval.header).
+"""Documents in corpus/: their text (retrieval.readers) and metadata (retrieval.ingest.sidecar, retrieval.ingest.header).
 
 Formats: .txt, .md, .html/.htm, .docx, .pdf (scanned pages by OCR), .xlsx, .png/.jpg. The content must match the name (a PDF saved as `.docx`
 is reported, not guessed at). Metadata comes from a sidecar (`<name>.meta.json` / `.meta.yaml` /
@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import DocumentError
-from retrieval.header import detect
+from retrieval.ingest.header import detect
 from retrieval.readers import (  # READERS, TextReader, Extracted, Reader, sniff: re-exported for callers
     KIND_NAMES, READERS, Extracted, Reader, ReadLimits, Span, TextReader, is_legacy_office, reader_for, sniff,
     supported_suffixes,
 )
-from retrieval.sidecar import GUESSED_KEY, MAX_DOC_ID_CHARS, SIDECAR_SUFFIXES, find_sidecar, read_sidecar
+from retrieval.ingest.sidecar import GUESSED_KEY, MAX_DOC_ID_CHARS, SIDECAR_SUFFIXES, find_sidecar, read_sidecar
 
 log = logging.getLogger(__name__)
 

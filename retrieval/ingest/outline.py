@@ -17,12 +17,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.blocks import (
+from retrieval.ingest.blocks import (
     ARTICLE_RE, BOX_RE, CHAPTER_RE, L1_RE, L2_RE, L3_RE, SECTION_RE, attachment, is_doc_title, is_heading, repair_blocks,
 )
-from retrieval.documents import SKIP_PREFIXES, Document, _slug, reader_for
+from retrieval.ingest.documents import SKIP_PREFIXES, Document, _slug, reader_for
 from retrieval.passage import Passage
-from retrieval.sidecar import SIDECAR_SUFFIXES, find_sidecar, read_sidecar
+from retrieval.ingest.sidecar import SIDECAR_SUFFIXES, find_sidecar, read_sidecar
 
 
 @dataclass

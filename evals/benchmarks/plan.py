@@ -175,7 +175,7 @@ def run_bench(items: list[Item], corpus_dir: Path) -> dict[str, Any]:
         t0 = time.perf_counter()
         assistant = Assistant.from_settings(settings, build=False)
         load_s = time.perf_counter() - t0
-        from evals.load import serve
+        from evals.benchmarks.load import serve
 
         with serve(env) as (_, ready_s):  # the web server with the warm index: spawn -> /readyz 200
             pass
