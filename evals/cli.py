@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from assistant.errors import AssistantError
-from assistant.errors import DatasetError
 from evals.benchmarks.cli import commands as bench_commands
-from evals.dataset import load_set
+from evals.console import console
+from evals.console import load_set_or_exit as _load_set
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evaluation and benchmarks")
-console = Console(stderr=True)
 DEFAULT_SET = Path(__file__).parent / "sets" / "plan_dev.jsonl"
 SHOWN = ["hit@1", "hit@5", "retrieved@5", "mrr", "ndcg@10", "citation_precision", "fact_recall", "refusal_acc", "false_refusal",
          "median_citation_chars", "latency_p50_ms", "latency_p95_ms"]
@@ -26,15 +24,6 @@ SHOWN = ["hit@1", "hit@5", "retrieved@5", "mrr", "ndcg@10", "citation_precision"
 @app.callback()
 def _root() -> None:
     """Evaluation and benchmarks for 政策助手."""
-
-
-def _load_set(path: Path, max_question_chars: int | None = None):
-    """The set's items, or the problems naming the file, row and column (exit code 2)."""
-    try:
-        return load_set(path, max_question_chars)
-    except (DatasetError, OSError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2)
 
 
 def _table(title: str, rows: dict[str, dict]) -> Table:

@@ -9,24 +9,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from assistant.errors import DatasetError
-from evals.dataset import load_set
+from evals.console import console
+from evals.console import load_set_or_exit as _load_set
 
 commands = typer.Typer()
-console = Console(stderr=True)
 DEFAULT_SET = Path(__file__).resolve().parents[1] / "sets" / "plan_dev.jsonl"
-
-
-def _load_set(path: Path, max_question_chars: int | None = None):
-    """The set's items, or the problems naming the file, row and column (exit code 2)."""
-    try:
-        return load_set(path, max_question_chars)
-    except (DatasetError, OSError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2)
 
 
 @commands.command()
