@@ -90,7 +90,7 @@ def extract(assistant, items: list[Item]) -> Rows:
         root[it.id] = root.get(it.prev, it.prev) if it.prev else it.id
         query = assistant.understand(it.question, history_for(it, by_id, {}))
         hits = assistant.fused(query, POOL)
-        cands.append(assistant.pipeline.sentences.candidates(query, hits))
+        cands.append(assistant.evidence.candidates(query, hits))
         relevant.append({h.passage.id for h in hits if it.answerable and _has_evidence(h.passage.text, it.evidence)})
     codes = {g: i for i, g in enumerate(dict.fromkeys(root[it.id] for it in items))}
     return Rows(items, cands, relevant, np.asarray([codes[root[it.id]] for it in items]))

@@ -143,7 +143,7 @@ def evidence_for(assistant, query, hits):
     check what the LLM is shown as passage n)."""
     import dataclasses
 
-    return dataclasses.replace(assistant.pipeline.sentences.weigh(query, hits), hits=list(hits))
+    return dataclasses.replace(assistant.evidence.weigh(query, hits), hits=list(hits))
 
 
 def postgres_url() -> str | None:

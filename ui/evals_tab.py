@@ -40,7 +40,7 @@ def evals_tab(service: Service, jobs: Jobs) -> None:
         except AssistantError as exc:
             raise gr.Error(f"索引尚未就绪：{exc}") from exc
         meta = {"set": Path(file_path).name if file_path else named, "embedder": assistant.info.embedder, "fusion": settings.fusion,
-                "top_k": settings.top_k, "mode": "llm" if assistant.llm.client is not None else "extractive",
+                "top_k": settings.top_k, "mode": "llm" if assistant.llm is not None else "extractive",
                 "index": assistant.info.collection}
         job = jobs.start(assistant, items, meta)
         return job.run_id, f"已开始：{job.run_id}，共 {job.total} 题。"

@@ -49,7 +49,7 @@ def start_eval(_: AdminDep, jobs: JobsDep, assistant: AssistantDep, settings: Se
 def run_meta(set_name: str | None, assistant, settings) -> dict:
     return {"set": set_name, "embedder": assistant.info.embedder, "fusion": settings.fusion,
             "bm25_weight": settings.bm25_weight, "top_k": settings.top_k,
-            "mode": "llm" if assistant.llm.client is not None else "extractive", "index": assistant.info.collection}
+            "mode": "llm" if assistant.llm is not None else "extractive", "index": assistant.info.collection}
 
 
 @router.get("/eval-sets", responses={401: {"model": Problem}, 403: {"model": Problem}},

@@ -58,15 +58,15 @@ def test_a_model_for_other_features_is_refused_naming_the_rebuild(tmp_path):
 def test_refusals_follow_the_stored_calibration(assistant, question):
     query = assistant.understand(question)
     hits = assistant.fused(query)
-    evidence = assistant.pipeline.sentences.weigh(query, hits)
-    model = assistant.pipeline.sentences.model
+    evidence = assistant.evidence.weigh(query, hits)
+    model = assistant.evidence.model
     p = float(model.answerable(question_row(evidence.ranked)[None, :])[0])
     assert evidence.answerable == pytest.approx(p)
     assert (evidence.refusal is not None) == (p < model.threshold)
     # the same evidence, thresholds moved: never refused at 0, always at 1
     for threshold, refused in ((0.0, False), (1.0, True)):
-        stage = dataclasses.replace(assistant.pipeline.sentences.model, threshold=threshold)
-        other = type(assistant.pipeline.sentences)(stage, assistant.pipeline.sentences.facts, assistant.pipeline.sentences.matcher)
+        stage = dataclasses.replace(assistant.evidence.model, threshold=threshold)
+        other = type(assistant.evidence)(stage, assistant.evidence.facts, assistant.evidence.matcher)
         assert (other.weigh(query, hits).refusal is not None) is refused
     # the answer cites what the stage ranked first
     answer = assistant.ask(question)
@@ -78,7 +78,7 @@ def test_refusals_follow_the_stored_calibration(assistant, question):
 def test_candidates_are_ranked_by_the_sentence_model(assistant):
     query = assistant.understand("科技型中小企业2025年目标是多少？")
     evidence = assistant.weigh(query)
-    scores = assistant.pipeline.sentences.model.sentence(matrix(evidence.ranked))
+    scores = assistant.evidence.model.sentence(matrix(evidence.ranked))
     assert np.all(np.diff(scores) <= 1e-9)  # best first
     assert [h.passage.id for h in evidence.hits[:3]] == list(dict.fromkeys(c.hit.passage.id
                                                                              for c in evidence.ranked))[:3]

@@ -7,8 +7,8 @@ from assistant.pipeline.routes import DocumentRoute, ListRoute, SupportRoute
 
 
 def test_the_routes_are_built_once_in_order(assistant):
-    assert [type(r) for r in assistant.pipeline.routes] == [SupportRoute, DocumentRoute, ListRoute]
-    assert assistant.pipeline.routes is assistant.pipeline.routes  # an attribute, not rebuilt per question
+    assert [type(r) for r in assistant.routes] == [SupportRoute, DocumentRoute, ListRoute]
+    assert assistant.routes is assistant.routes  # an attribute, not rebuilt per question
 
 
 def test_each_route_says_why_it_took_the_question(assistant):

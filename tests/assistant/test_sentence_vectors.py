@@ -28,7 +28,7 @@ def test_cache_is_incremental_and_survives_a_broken_file(assistant, tmp_path):
 
 
 def test_similarity_and_standout(assistant):
-    matcher = assistant.pipeline.sentences.matcher
+    matcher = assistant.evidence.matcher
     sim = matcher.for_query("到2025年高新技术企业数量目标是多少？")
     row = next(p for p in assistant.passages if p.text.startswith("高新技术企业数(家)"))
     other = next(p for p in assistant.passages if p.section and p.section[-1] == "（一）指导思想")
