@@ -16,6 +16,7 @@ from docfixtures import private_index
 from helpers import ThreadedServer, mcp_calls, parse_sse
 
 from assistant.library.documents import add_documents
+from evals.train import MODEL_PATH
 
 pytestmark = pytest.mark.slow
 TOKEN = "staff-t0ken"
@@ -35,8 +36,15 @@ def wait_ready(http: httpx.Client, timeout: float = 180) -> None:
 
 @pytest.fixture
 def site(built_settings, database_url, tmp_path):
+    # the shipped evidence model with a refusal threshold no answer reaches: every question the index alone would
+    # answer is refused, so the loop (refused -> queue -> curated -> served -> retired) does not depend on which
+    # questions the learned stage happens to refuse; curated answers are served before the stage
+    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    model["threshold"] = 0.9999
+    strict = tmp_path / "strict-model.json"
+    strict.write_text(json.dumps(model), encoding="utf-8")
     settings = private_index(built_settings, tmp_path / "lib", admin_token=TOKEN, database_url=database_url,
-                             index_poll_seconds=1)
+                             index_poll_seconds=1, evidence_model=strict)
     src = tmp_path / "in" / "cxq.txt"
     src.parent.mkdir()
     src.write_text(sf.policy_versions()[0], encoding="utf-8")

@@ -152,8 +152,13 @@ def test_answer_markdown_for_a_refusal(assistant):
 
 
 def test_answer_markdown_escapes_the_echoed_question(assistant):
-    ans = assistant.ask('<img src=x onerror="alert(1)">深圳的高企政策是什么？')
-    assert not ans.answerable
+    """A refusal echoes the question ("未找到关于“…”的具体规定"): markup in it is shown as text."""
+    from assistant.pipeline.compose import refusal_answer
+    from assistant.pipeline.evidence import Refusal
+
+    query = assistant.understand('<img src=x onerror="alert(1)">深圳的高企政策是什么？')
+    ans = refusal_answer(query, assistant.fused(query)[:3], Refusal("test"))
+    assert not ans.answerable and "<img src=x" in ans.answer
     md = answer_markdown(ans, assistant)
     assert "<img" not in md
     assert "&lt;img src&#61;x" in md
